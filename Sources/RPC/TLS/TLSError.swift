@@ -1,0 +1,42 @@
+internal import COpenSSL
+
+/// Errors of the TLS layer. Each carries the whole OpenSSL error queue that
+/// was pending when it was made, so the reason is never lost.
+public enum TLSError: Error, CustomStringConvertible, Equatable {
+    /// A certificate, key or CA file could not be used.
+    case file(path: String, role: String, problem: String, openSSL: [String])
+    /// The private key does not belong to the certificate.
+    case keyMismatch(certificatePath: String, keyPath: String, openSSL: [String])
+    /// An OpenSSL call failed while building a context or session.
+    case openSSL(operation: String, errors: [String])
+
+    public var description: String {
+        switch self {
+        case .file(let path, let role, let problem, let errors):
+            return "\(role) file \(path): \(problem)" + TLSError.suffix(errors)
+        case .keyMismatch(let cert, let key, let errors):
+            return "private key \(key) does not match certificate \(cert)" + TLSError.suffix(errors)
+        case .openSSL(let operation, let errors):
+            return "\(operation) failed" + TLSError.suffix(errors)
+        }
+    }
+
+    private static func suffix(_ errors: [String]) -> String {
+        errors.isEmpty ? "" : " (OpenSSL: " + errors.joined(separator: "; ") + ")"
+    }
+}
+
+/// Drains OpenSSL's thread-local error queue into readable strings, oldest
+/// first. Call `ERR_clear_error()` before an OpenSSL call and this after a
+/// failure.
+func drainOpenSSLErrors() -> [String] {
+    var errors: [String] = []
+    while true {
+        let code = ERR_get_error()
+        if code == 0 { break }
+        var buffer = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buffer, buffer.count)
+        errors.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    return errors
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// Runs the built `adrnorm` executable, which sits beside the test bundle in
+/// the build folder (`swift build --build-tests` builds both).
+enum AdrnormExecutable {
+    static let url: URL = {
+        if let path = ProcessInfo.processInfo.environment["ADRNORM_BIN"] { return URL(fileURLWithPath: path) }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // The bundle may be a folder (…/adrnormPackageTests.xctest/…) or a file.
+        while !dir.path.isEmpty && dir.path != "/" {
+            let candidate = dir.appendingPathComponent("adrnorm")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), !isDir.boolValue {
+                return candidate
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        preconditionFailure("adrnorm executable not found beside \(CommandLine.arguments[0]); set ADRNORM_BIN")
+    }()
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+@Suite struct CommandLineTests {
+    static let subcommands = ["serve", "retrieve", "tokenize", "score", "normalize", "evaluate", "certs", "call", "bench"]
+
+    @Test("--help lists every subcommand of DESIGN §5 with a one-line purpose")
+    func help() throws {
+        let result = try AdrnormExecutable.run(["--help"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        for name in Self.subcommands {
+            let line = lines.first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(name + " ") }
+            #expect(line != nil, "no line for \(name) in:\n\(result.stdout)")
+            if let line {
+                let purpose = line.trimmingCharacters(in: .whitespaces).dropFirst(name.count)
+                #expect(purpose.trimmingCharacters(in: .whitespaces).count > 10, "\(name) has no purpose line")
+            }
+        }
+    }
+
+    @Test("every subcommand has --help", arguments: subcommands)
+    func subcommandHelp(name: String) throws {
+        let result = try AdrnormExecutable.run([name, "--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: adrnorm \(name)"))
+    }
+
+    @Test("an unknown subcommand fails with a usage error")
+    func unknown() throws {
+        let result = try AdrnormExecutable.run(["frobnicate"])
+        #expect(result.status != 0)
+        #expect(!result.stderr.isEmpty)
+    }
+}
+
+@Suite struct NotYetBuiltTests {
+    @Test("a subcommand not built yet exits non-zero with 'not implemented yet' and prints nothing on stdout")
+    func notImplemented() throws {
+        let result = try AdrnormExecutable.run(["bench"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("not implemented yet"))
+        #expect(result.stdout.isEmpty)
+    }
+}
