@@ -1,0 +1,259 @@
+import Foundation
+
+/// One line of pair / prediction JSONL (DESIGN §1, "Data formats"): a
+/// (mention, candidate PT) pair with its gold labels and, in predictions,
+/// the model's outputs. Field names on disk are snake_case as listed there.
+public struct PairRecord: Sendable, Equatable {
+    public var mentionID: String
+    /// The mention (`text_a`, or `raw_term` in older files).
+    public var mention: String
+    public var candidatePTCode: String
+    public var candidatePTName: String
+    public var candidateLLTNames: [String]
+    public var candidateHLTName: String
+    public var candidateHLGTName: String
+    public var candidateSOCName: String
+    public var goldPTCodes: [String]
+    public var goldSOCCodes: [String]
+    /// 1 when the candidate is one of the gold PTs; nil when the input has no label.
+    public var label: Int?
+    public var prediction: Prediction?
+
+    /// Model outputs of a prediction line.
+    public struct Prediction: Sendable, Equatable {
+        public var prob1: Double
+        public var predLabel: Int
+        public var logit0: Double?
+        public var logit1: Double?
+        public var prob0: Double?
+
+        public init(prob1: Double, predLabel: Int, logit0: Double? = nil, logit1: Double? = nil, prob0: Double? = nil) {
+            self.prob1 = prob1
+            self.predLabel = predLabel
+            self.logit0 = logit0
+            self.logit1 = logit1
+            self.prob0 = prob0
+        }
+    }
+
+    public init(mentionID: String, mention: String, candidate: PreferredTerm,
+                goldPTCodes: [String] = [], goldSOCCodes: [String] = [], label: Int? = nil,
+                prediction: Prediction? = nil) {
+        self.mentionID = mentionID
+        self.mention = mention
+        self.candidatePTCode = candidate.ptCode
+        self.candidatePTName = candidate.ptName
+        self.candidateLLTNames = candidate.lltNames
+        self.candidateHLTName = candidate.hltName
+        self.candidateHLGTName = candidate.hlgtName
+        self.candidateSOCName = candidate.socName
+        self.goldPTCodes = goldPTCodes
+        self.goldSOCCodes = goldSOCCodes
+        self.label = label
+        self.prediction = prediction
+    }
+
+    /// The candidate as a term (no SOC code: pair files do not carry one).
+    public var candidate: PreferredTerm {
+        PreferredTerm(ptCode: candidatePTCode, ptName: candidatePTName, lltNames: candidateLLTNames,
+                      hltName: candidateHLTName, hlgtName: candidateHLGTName, socName: candidateSOCName)
+    }
+}
+
+/// Why a JSONL line could not be read. `line` is 1-based.
+public struct PairRecordError: Error, CustomStringConvertible, Equatable {
+    public var line: Int
+    public var problem: String
+    public init(line: Int, problem: String) {
+        self.line = line
+        self.problem = problem
+    }
+    public var description: String { "line \(line): \(problem)" }
+}
+
+extension PairRecord {
+    /// Parses one JSONL line. `text_a` wins over `raw_term` when both are
+    /// present; `mention_id` may be a string or an integer; absent optional
+    /// fields read as empty. Required: `mention_id`, `text_a`/`raw_term`,
+    /// `candidate_pt_name`.
+    public init(jsonLine: some StringProtocol, lineNumber: Int) throws(PairRecordError) {
+        let object: [String: Any]
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any] else {
+                throw PairRecordError(line: lineNumber, problem: "not a JSON object")
+            }
+            object = parsed
+        } catch let error as PairRecordError {
+            throw error
+        } catch {
+            throw PairRecordError(line: lineNumber, problem: "invalid JSON (\(error.localizedDescription))")
+        }
+        let fields = JSONFields(object: object, line: lineNumber)
+        mentionID = try fields.identifier("mention_id")
+        if object["text_a"] != nil {
+            mention = try fields.string("text_a", required: true)
+        } else {
+            mention = try fields.string("raw_term", required: true, alias: "text_a")
+        }
+        candidatePTCode = try fields.identifier("candidate_pt_code", required: false)
+        candidatePTName = try fields.string("candidate_pt_name", required: true)
+        candidateLLTNames = try fields.strings("candidate_llt_names")
+        candidateHLTName = try fields.string("candidate_hlt_name")
+        candidateHLGTName = try fields.string("candidate_hlgt_name")
+        candidateSOCName = try fields.string("candidate_soc_name")
+        goldPTCodes = try fields.identifiers("gold_pt_codes")
+        goldSOCCodes = try fields.identifiers("gold_soc_codes")
+        label = try fields.binary("label")
+        if let prob1 = try fields.number("prob_1") {
+            let predLabel = try fields.binary("pred_label") ?? (prob1 >= 0.5 ? 1 : 0)
+            prediction = Prediction(prob1: prob1, predLabel: predLabel, logit0: try fields.number("logit_0"),
+                                    logit1: try fields.number("logit_1"), prob0: try fields.number("prob_0"))
+        } else {
+            prediction = nil
+        }
+    }
+
+    /// The JSONL line (no newline) in DESIGN §1's field order. Non-ASCII text
+    /// is written as UTF-8, not escaped.
+    public func jsonLine() -> String {
+        var out = "{"
+        var first = true
+        func key(_ k: String) {
+            if !first { out += ", " }
+            first = false
+            out += "\"\(k)\": "
+        }
+        key("mention_id"); out += JSONText.quote(mentionID)
+        key("text_a"); out += JSONText.quote(mention)
+        key("candidate_pt_code"); out += JSONText.quote(candidatePTCode)
+        key("candidate_pt_name"); out += JSONText.quote(candidatePTName)
+        key("candidate_llt_names"); out += JSONText.array(candidateLLTNames)
+        key("candidate_hlt_name"); out += JSONText.quote(candidateHLTName)
+        key("candidate_hlgt_name"); out += JSONText.quote(candidateHLGTName)
+        key("candidate_soc_name"); out += JSONText.quote(candidateSOCName)
+        key("gold_pt_codes"); out += JSONText.array(goldPTCodes)
+        key("gold_soc_codes"); out += JSONText.array(goldSOCCodes)
+        if let label { key("label"); out += String(label) }
+        if let p = prediction {
+            if let v = p.logit0 { key("logit_0"); out += JSONText.number(v) }
+            if let v = p.logit1 { key("logit_1"); out += JSONText.number(v) }
+            if let v = p.prob0 { key("prob_0"); out += JSONText.number(v) }
+            key("prob_1"); out += JSONText.number(p.prob1)
+            key("pred_label"); out += String(p.predLabel)
+        }
+        return out + "}"
+    }
+}
+
+/// Minimal JSON text writers shared by the JSONL emitters.
+public enum JSONText {
+    /// A JSON string literal; only `"`, `\` and control characters escaped.
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    public static func array(_ strings: [String]) -> String {
+        "[" + strings.map(quote).joined(separator: ", ") + "]"
+    }
+
+    /// Shortest round-trip decimal; NaN and infinities (not JSON) as null.
+    public static func number(_ v: Double) -> String {
+        v.isFinite ? "\(v)" : "null"
+    }
+}
+
+/// Typed access to the fields of one parsed JSON object, with errors that
+/// name the line and the field.
+struct JSONFields {
+    let object: [String: Any]
+    let line: Int
+
+    private func fail(_ field: String, _ problem: String) -> PairRecordError {
+        PairRecordError(line: line, problem: "field \(field): \(problem)")
+    }
+
+    func string(_ name: String, required: Bool = false, alias: String? = nil) throws(PairRecordError) -> String {
+        guard let value = object[name], !(value is NSNull) else {
+            if required {
+                let names = alias.map { "\($0) (or \(name))" } ?? name
+                throw PairRecordError(line: line, problem: "missing required field \(names)")
+            }
+            return ""
+        }
+        guard let s = value as? String else { throw fail(name, "expected a string") }
+        return s
+    }
+
+    /// A string, or an integer written as its decimal digits (ids and codes).
+    func identifier(_ name: String, required: Bool = true) throws(PairRecordError) -> String {
+        guard let value = object[name], !(value is NSNull) else {
+            if required { throw PairRecordError(line: line, problem: "missing required field \(name)") }
+            return ""
+        }
+        if let s = value as? String { return s }
+        if let n = value as? NSNumber, !JSONFields.isBool(n), n.doubleValue == n.doubleValue.rounded() {
+            return String(n.int64Value)
+        }
+        throw fail(name, "expected a string or an integer")
+    }
+
+    func strings(_ name: String) throws(PairRecordError) -> [String] {
+        guard let value = object[name], !(value is NSNull) else { return [] }
+        guard let array = value as? [Any] else { throw fail(name, "expected a list of strings") }
+        var out: [String] = []
+        for element in array {
+            guard let s = element as? String else { throw fail(name, "expected a list of strings") }
+            out.append(s)
+        }
+        return out
+    }
+
+    func identifiers(_ name: String) throws(PairRecordError) -> [String] {
+        guard let value = object[name], !(value is NSNull) else { return [] }
+        guard let array = value as? [Any] else { throw fail(name, "expected a list") }
+        var out: [String] = []
+        for element in array {
+            if let s = element as? String { out.append(s) }
+            else if let n = element as? NSNumber, !JSONFields.isBool(n), n.doubleValue == n.doubleValue.rounded() {
+                out.append(String(n.int64Value))
+            } else { throw fail(name, "expected a list of strings or integers") }
+        }
+        return out
+    }
+
+    func number(_ name: String) throws(PairRecordError) -> Double? {
+        guard let value = object[name], !(value is NSNull) else { return nil }
+        guard let n = value as? NSNumber, !JSONFields.isBool(n) else { throw fail(name, "expected a number") }
+        return n.doubleValue
+    }
+
+    /// 0 or 1 (also accepts true/false).
+    func binary(_ name: String) throws(PairRecordError) -> Int? {
+        guard let value = object[name], !(value is NSNull) else { return nil }
+        guard let n = value as? NSNumber else { throw fail(name, "expected 0 or 1") }
+        let d = n.doubleValue
+        guard d == 0 || d == 1 else { throw fail(name, "expected 0 or 1, got \(n)") }
+        return Int(d)
+    }
+
+    /// JSONSerialization reads true/false as a boolean NSNumber subclass
+    /// whose objCType is "c"; `is Bool` is true for 0 and 1 too on Linux.
+    static func isBool(_ n: NSNumber) -> Bool {
+        type(of: n) != NSNumber.self && String(cString: n.objCType) == "c"
+    }
+}
