@@ -60,15 +60,54 @@ public struct PairRecord: Sendable, Equatable {
     }
 }
 
-/// Why a JSONL line could not be read. `line` is 1-based.
+/// Why a JSONL line could not be read. `line` is 1-based; `path` is set
+/// when the line came from a file.
 public struct PairRecordError: Error, CustomStringConvertible, Equatable {
+    public var path: String?
     public var line: Int
     public var problem: String
-    public init(line: Int, problem: String) {
+    public init(path: String? = nil, line: Int, problem: String) {
+        self.path = path
         self.line = line
         self.problem = problem
     }
-    public var description: String { "line \(line): \(problem)" }
+    public var description: String {
+        let place = line > 0 ? "line \(line)" : ""
+        return [path, place.isEmpty ? nil : place].compactMap { $0 }.joined(separator: ":")
+            + (path == nil && place.isEmpty ? "" : ": ") + problem
+    }
+}
+
+extension PairRecord {
+    /// Every record of a pair / prediction JSONL file, with its line number.
+    /// Blank lines are skipped; the first bad line stops the read.
+    public static func readFile(_ path: String) throws(PairRecordError) -> [(line: Int, record: PairRecord)] {
+        let reader: TextLineReader
+        do { reader = try TextLineReader(path: path) } catch {
+            guard case .cannotOpen(_, let reason) = error else {
+                throw PairRecordError(path: path, line: 0, problem: error.description)
+            }
+            throw PairRecordError(path: path, line: 0, problem: "cannot open (\(reason))")
+        }
+        var out: [(line: Int, record: PairRecord)] = []
+        while let line = reader.next() {
+            if line.text.allSatisfy(\.isWhitespace) { continue }
+            do {
+                out.append((line.number, try PairRecord(jsonLine: line.text, lineNumber: line.number)))
+            } catch {
+                var e = error
+                e.path = path
+                throw e
+            }
+        }
+        if let failure = reader.failure {
+            if case .invalidUTF8(_, let line) = failure {
+                throw PairRecordError(path: path, line: line, problem: "invalid UTF-8")
+            }
+            throw PairRecordError(path: path, line: 0, problem: failure.description)
+        }
+        return out
+    }
 }
 
 extension PairRecord {

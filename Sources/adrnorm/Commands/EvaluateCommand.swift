@@ -1,17 +1,65 @@
 import ArgumentParser
+import Foundation
+import Normalization
+import Terminology
 
-// Not built yet: declares the planned options so that `--help` documents
-// the interface, and fails with "not implemented yet" when run.
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compute pair-level and mention-level metrics from prediction JSONL; writes metrics JSON.")
-    @Option(help: "Prediction JSONL file.")
+        abstract: "Compute pair-level and mention-level metrics from prediction JSONL; writes metrics JSON.",
+        discussion: """
+            Reads prediction JSONL (pair lines with prob_1; mention_id, candidate_pt_code, \
+            gold_pt_codes and/or label). Prints one JSON object: pair accuracy/precision/recall/F1 \
+            at 0.5 with tp/tn/fp/fn and roc_auc; at --threshold the mention-level exact_set_match, \
+            example and micro precision/recall/F1, cardinality_accuracy; top1_accuracy and \
+            recall_at_{1,3,5}_{all_gold,any_hit} ranked by prob_1; and a threshold scan with the \
+            best threshold by --threshold-optimize (then the other metric, then the lower \
+            threshold). Conventions for empty sets are documented in \
+            Sources/Normalization/Evaluation/EvaluationMetrics.swift.
+            """)
+
+    @Option(help: "Prediction JSONL file ('-' for standard input).")
     var predictions: String
-    @Option(help: "Decision threshold on prob_1.")
-    var threshold: Double = 0.3
-    @Option(help: "Comma-separated thresholds to scan.")
+
+    @Option(help: "Decision threshold on prob_1 for the mention-level metrics, in [0, 1].")
+    var threshold: Double = NormalizationDefaults.threshold
+
+    @Option(help: "Comma-separated thresholds to scan (default 0.05, 0.10, …, 0.95).")
     var thresholds: String?
-    @Option(name: .customLong("threshold-optimize"), help: "Selection rule of the scan: exact_set_match or example_f1.")
-    var thresholdOptimize: String = "exact_set_match"
-    func run() throws { throw NotImplementedYet(subcommand: "evaluate") }
+
+    @Option(name: .customLong("threshold-optimize"),
+            help: "Selection rule of the scan: exact_set_match or example_f1.")
+    var thresholdOptimize: String = Evaluation.ThresholdObjective.exactSetMatch.rawValue
+
+    @Flag(help: "Print the JSON on one line.")
+    var compact = false
+
+    func validate() throws {
+        guard threshold >= 0 && threshold <= 1 else {
+            throw ValidationError("--threshold must be in [0, 1], got \(threshold)")
+        }
+        guard Evaluation.ThresholdObjective(rawValue: thresholdOptimize) != nil else {
+            throw ValidationError("--threshold-optimize must be exact_set_match or example_f1, got \(thresholdOptimize)")
+        }
+        _ = try scanThresholds()
+    }
+
+    func scanThresholds() throws -> [Double] {
+        guard let thresholds else { return Evaluation.defaultScan }
+        let values = thresholds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !values.isEmpty else { throw ValidationError("--thresholds is empty") }
+        return try values.map { text in
+            guard let v = Double(text), v >= 0, v <= 1 else {
+                throw ValidationError("--thresholds: '\(text)' is not a number in [0, 1]")
+            }
+            return v
+        }
+    }
+
+    func run() throws {
+        let rows = try PairRecord.readFile(predictions)
+        let mentions = try Evaluation.mentions(from: rows.map(\.record), lineNumbers: rows.map(\.line))
+        let report = try Evaluation.evaluate(mentions, threshold: threshold, scan: try scanThresholds(),
+                                             objective: Evaluation.ThresholdObjective(rawValue: thresholdOptimize)!)
+        print(report.json(pretty: !compact))
+    }
 }
