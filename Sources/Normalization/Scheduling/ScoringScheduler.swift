@@ -1,0 +1,333 @@
+import Foundation
+
+/// Why scheduled scoring did not produce results.
+public enum SchedulingError: Error, Equatable, CustomStringConvertible {
+    /// The admission queue is full: try again later (RESOURCE_EXHAUSTED).
+    case overloaded(queuedPairs: Int, limit: Int)
+    /// The deadline passed before every pair was scored.
+    case deadlineExceeded
+    /// The caller cancelled.
+    case cancelled
+    /// The scorer failed.
+    case scoringFailed(String)
+    /// The scheduler was shut down before the work ran.
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case .overloaded(let queued, let limit):
+            "server overloaded: \(queued) pairs already queued (limit \(limit)); retry later"
+        case .deadlineExceeded: "deadline exceeded before scoring finished"
+        case .cancelled: "cancelled"
+        case .scoringFailed(let message): "scoring failed: \(message)"
+        case .shutDown: "scoring scheduler is shut down"
+        }
+    }
+}
+
+/// Timings of one scheduled job.
+public struct SchedulingTimings: Sendable, Equatable {
+    /// From submission until the job's first pair entered a batch.
+    public var queueWait: Duration = .zero
+    /// Wall time of the batches that held the job's pairs (batches are
+    /// shared, so concurrent jobs' inference times overlap).
+    public var inference: Duration = .zero
+    public var batches: Int = 0
+}
+
+/// Batches pairs from every caller into shared GEMM-sized batches, up to a
+/// token budget, and runs them on a small fixed pool of scoring threads
+/// (one by default: OpenBLAS parallelises each GEMM itself).
+///
+/// Admission is bounded: `submit` fails at once with `.overloaded` when the
+/// queued pairs would pass `maxQueuedPairs`, never growing memory without
+/// bound. Deadlines and cancellation are checked whenever a batch is formed;
+/// a job that is abandoned stops being scheduled and its remaining pairs are
+/// dropped. Completion handlers run on a scoring thread: keep them short.
+public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @unchecked Sendable {
+    public typealias Completion = @Sendable (Result<[Output], SchedulingError>, SchedulingTimings) -> Void
+
+    public struct Configuration: Sendable {
+        /// Most tokens in one batch (a single pair longer than this still
+        /// runs, alone).
+        public var maxBatchTokens: Int
+        /// Most pairs waiting or running across all callers.
+        public var maxQueuedPairs: Int
+        /// Scoring threads.
+        public var workers: Int
+
+        public init(maxBatchTokens: Int = 8192, maxQueuedPairs: Int = 100_000, workers: Int = 1) {
+            precondition(maxBatchTokens > 0 && maxQueuedPairs > 0 && workers > 0,
+                         "ScoringScheduler.Configuration values must be positive")
+            self.maxBatchTokens = maxBatchTokens
+            self.maxQueuedPairs = maxQueuedPairs
+            self.workers = workers
+        }
+    }
+
+    /// Observed totals, for Info and benchmarks.
+    public struct Statistics: Sendable, Equatable {
+        public var batches = 0
+        public var pairs = 0
+        public var tokens = 0
+        public var rejected = 0
+    }
+
+    private final class Job {
+        let inputs: [Input]
+        var outputs: [Output?]
+        var nextIndex = 0
+        var remaining: Int
+        let deadline: ContinuousClock.Instant?
+        let cancellation: CancellationFlag?
+        let completion: Completion
+        let submitted = ContinuousClock.now
+        var timings = SchedulingTimings()
+        var started = false
+        var finished = false
+
+        init(inputs: [Input], deadline: ContinuousClock.Instant?, cancellation: CancellationFlag?,
+             completion: @escaping Completion) {
+            self.inputs = inputs
+            self.outputs = Array(repeating: nil, count: inputs.count)
+            self.remaining = inputs.count
+            self.deadline = deadline
+            self.cancellation = cancellation
+            self.completion = completion
+        }
+    }
+
+    public let configuration: Configuration
+    private let tokenCount: @Sendable (Input) -> Int
+    private let score: @Sendable ([Input]) throws -> [Output]
+
+    // Everything below is guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var queuedPairs = 0
+    private var running = true
+    private var stats = Statistics()
+    private var threads: [Thread] = []
+
+    /// `score` maps a batch to one output per input, in order; it is called
+    /// on a scoring thread, one batch at a time per thread.
+    public init(configuration: Configuration = .init(),
+                tokenCount: @escaping @Sendable (Input) -> Int,
+                score: @escaping @Sendable ([Input]) throws -> [Output]) {
+        self.configuration = configuration
+        self.tokenCount = tokenCount
+        self.score = score
+        for i in 0..<configuration.workers {
+            let thread = Thread { [unowned self] in self.workerLoop() }
+            thread.name = "adrnorm-scoring-\(i)"
+            thread.stackSize = 8 << 20
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    deinit {
+        // Workers hold `unowned self`; `shutdown()` must have been called.
+        precondition(!running || threads.isEmpty, "ScoringScheduler deallocated without shutdown(); this is a bug")
+    }
+
+    public var statistics: Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return stats
+    }
+
+    /// Queues `inputs` for scoring. Returns at once; `completion` receives
+    /// the outputs in input order, or the reason there are none. Throws
+    /// `.overloaded` (without queueing anything) when admission is full.
+    public func submit(_ inputs: [Input], deadline: ContinuousClock.Instant? = nil,
+                       cancellation: CancellationFlag? = nil,
+                       completion: @escaping Completion) throws(SchedulingError) {
+        if inputs.isEmpty {
+            completion(.success([]), SchedulingTimings())
+            return
+        }
+        condition.lock()
+        guard running else {
+            condition.unlock()
+            throw .shutDown
+        }
+        guard queuedPairs + inputs.count <= configuration.maxQueuedPairs else {
+            stats.rejected += 1
+            let queued = queuedPairs
+            condition.unlock()
+            throw .overloaded(queuedPairs: queued, limit: configuration.maxQueuedPairs)
+        }
+        queue.append(Job(inputs: inputs, deadline: deadline, cancellation: cancellation, completion: completion))
+        queuedPairs += inputs.count
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Blocking form of `submit`, for callers on their own threads (the
+    /// command line). Never call it from a scoring thread.
+    public func scoreAndWait(_ inputs: [Input], deadline: ContinuousClock.Instant? = nil,
+                             cancellation: CancellationFlag? = nil) throws(SchedulingError) -> ([Output], SchedulingTimings) {
+        let box = ResultBox<([Output], SchedulingTimings)>()
+        try submit(inputs, deadline: deadline, cancellation: cancellation) { result, timings in
+            box.set(result.map { ($0, timings) })
+        }
+        return try box.wait().get()
+    }
+
+    /// Stops the workers after the batches in progress; queued jobs fail
+    /// with `.shutDown`. Blocks until the workers have exited.
+    public func shutdown() {
+        condition.lock()
+        guard running else { condition.unlock(); return }
+        running = false
+        let abandoned = queue
+        queue.removeAll()
+        queuedPairs = 0
+        condition.broadcast()
+        condition.unlock()
+        for job in abandoned { job.completion(.failure(.shutDown), job.timings) }
+        while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.001) }
+    }
+
+    // MARK: - Workers
+
+    private struct Slice {
+        let job: Job
+        let range: Range<Int>
+    }
+
+    private func workerLoop() {
+        while true {
+            var failed: [(Job, SchedulingError)] = []
+            condition.lock()
+            while running && queue.isEmpty { condition.wait() }
+            if !running {
+                condition.unlock()
+                return
+            }
+            let slices = formBatch(failed: &failed)
+            condition.unlock()
+            for (job, error) in failed { job.completion(.failure(error), job.timings) }
+            if !slices.isEmpty { run(slices) }
+        }
+    }
+
+    /// Takes pairs from the queue front, job after job, up to the token
+    /// budget. Called with the lock held. Abandoned jobs leave the queue
+    /// here and are returned in `failed`.
+    private func formBatch(failed: inout [(Job, SchedulingError)]) -> [Slice] {
+        var slices: [Slice] = []
+        var tokens = 0
+        let now = ContinuousClock.now
+        while let job = queue.first {
+            if let error = abandonment(of: job, now: now) {
+                queue.removeFirst()
+                queuedPairs -= job.inputs.count - job.nextIndex
+                job.finished = true
+                failed.append((job, error))
+                continue
+            }
+            let start = job.nextIndex
+            var end = start
+            while end < job.inputs.count {
+                let t = tokenCount(job.inputs[end])
+                if tokens + t > configuration.maxBatchTokens && tokens > 0 { break }
+                tokens += t
+                end += 1
+            }
+            if end > start {
+                if !job.started {
+                    job.started = true
+                    job.timings.queueWait = now - job.submitted
+                }
+                job.nextIndex = end
+                queuedPairs -= end - start
+                slices.append(Slice(job: job, range: start..<end))
+            }
+            if job.nextIndex == job.inputs.count {
+                queue.removeFirst()
+            } else {
+                break   // the budget is spent
+            }
+            if tokens >= configuration.maxBatchTokens { break }
+        }
+        return slices
+    }
+
+    private func abandonment(of job: Job, now: ContinuousClock.Instant) -> SchedulingError? {
+        if job.cancellation?.isCancelled == true { return .cancelled }
+        if let deadline = job.deadline, now >= deadline { return .deadlineExceeded }
+        return nil
+    }
+
+    private func run(_ slices: [Slice]) {
+        var inputs: [Input] = []
+        for slice in slices { inputs.append(contentsOf: slice.job.inputs[slice.range]) }
+        let started = ContinuousClock.now
+        let result: Result<[Output], SchedulingError>
+        do {
+            let outputs = try score(inputs)
+            precondition(outputs.count == inputs.count,
+                         "scorer returned \(outputs.count) outputs for \(inputs.count) inputs; this is a bug")
+            result = .success(outputs)
+        } catch {
+            result = .failure(.scoringFailed("\(error)"))
+        }
+        let elapsed = ContinuousClock.now - started
+        let tokens = inputs.reduce(0) { $0 + tokenCount($1) }
+
+        var completions: [(Job, Result<[Output], SchedulingError>)] = []
+        condition.lock()
+        stats.batches += 1
+        stats.pairs += inputs.count
+        stats.tokens += tokens
+        var offset = 0
+        for slice in slices {
+            let job = slice.job
+            defer { offset += slice.range.count }
+            job.timings.inference += elapsed
+            job.timings.batches += 1
+            guard !job.finished else { continue }
+            switch result {
+            case .success(let outputs):
+                for (i, k) in slice.range.enumerated() { job.outputs[k] = outputs[offset + i] }
+                job.remaining -= slice.range.count
+                if job.remaining == 0 {
+                    job.finished = true
+                    completions.append((job, .success(job.outputs.map { $0! })))
+                }
+            case .failure(let error):
+                job.finished = true
+                if let index = queue.firstIndex(where: { $0 === job }) {
+                    queue.remove(at: index)
+                    queuedPairs -= job.inputs.count - job.nextIndex
+                }
+                completions.append((job, .failure(error)))
+            }
+        }
+        condition.unlock()
+        for (job, result) in completions { job.completion(result, job.timings) }
+    }
+}
+
+/// A value set once by one thread and awaited by another.
+final class ResultBox<Value>: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var value: Result<Value, SchedulingError>?
+
+    func set(_ result: Result<Value, SchedulingError>) {
+        condition.lock()
+        value = result
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() -> Result<Value, SchedulingError> {
+        condition.lock()
+        defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}
