@@ -1580,7 +1580,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__score_response__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__score_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__normalize_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor adrnorm__v1__normalize_request__field_descriptors[8] =
 {
   {
     "id",
@@ -1666,10 +1666,23 @@ static const ProtobufCFieldDescriptor adrnorm__v1__normalize_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "mode",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__NormalizeRequest, mode),
+    &adrnorm__v1__retrieval_mode__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__normalize_request__field_indices_by_name[] = {
   0,   /* field[0] = id */
   1,   /* field[1] = mention */
+  7,   /* field[7] = mode */
   5,   /* field[5] = return_top_scored */
   6,   /* field[6] = scorer */
   4,   /* field[4] = template */
@@ -1679,7 +1692,7 @@ static const unsigned adrnorm__v1__normalize_request__field_indices_by_name[] = 
 static const ProtobufCIntRange adrnorm__v1__normalize_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__normalize_request__descriptor =
 {
@@ -1689,7 +1702,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__normalize_request__descriptor =
   "Adrnorm__V1__NormalizeRequest",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__NormalizeRequest),
-  7,
+  8,
   adrnorm__v1__normalize_request__field_descriptors,
   adrnorm__v1__normalize_request__field_indices_by_name,
   1,  adrnorm__v1__normalize_request__number_ranges,

@@ -291,6 +291,11 @@ struct  Adrnorm__V1__NormalizeRequest
    */
   uint32_t return_top_scored;
   Adrnorm__V1__Scorer scorer;
+  /*
+   * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+   * exact-alias baseline and BM25 the BM25-ratio baseline.
+   */
+  Adrnorm__V1__RetrievalMode mode;
   Adrnorm__V1__NormalizeRequest__ThresholdChoiceCase threshold_choice_case;
   union {
     double threshold;
@@ -298,7 +303,7 @@ struct  Adrnorm__V1__NormalizeRequest
 };
 #define ADRNORM__V1__NORMALIZE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__normalize_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, 0, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, ADRNORM__V1__NORMALIZE_REQUEST__THRESHOLD_CHOICE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, 0, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, ADRNORM__V1__RETRIEVAL_MODE__RETRIEVAL_MODE_UNSPECIFIED, ADRNORM__V1__NORMALIZE_REQUEST__THRESHOLD_CHOICE__NOT_SET, {0} }
 
 
 struct  Adrnorm__V1__MatchedTerm

@@ -20,6 +20,7 @@ private static final long serialVersionUID = 0L;
     mention_ = "";
     template_ = 0;
     scorer_ = 0;
+    mode_ = 0;
   }
 
   @java.lang.Override
@@ -259,6 +260,34 @@ private static final long serialVersionUID = 0L;
     return result == null ? dev.adrnorm.v1.Scorer.UNRECOGNIZED : result;
   }
 
+  public static final int MODE_FIELD_NUMBER = 8;
+  private int mode_ = 0;
+  /**
+   * <pre>
+   * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+   * exact-alias baseline and BM25 the BM25-ratio baseline.
+   * </pre>
+   *
+   * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+   * @return The enum numeric value on the wire for mode.
+   */
+  @java.lang.Override public int getModeValue() {
+    return mode_;
+  }
+  /**
+   * <pre>
+   * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+   * exact-alias baseline and BM25 the BM25-ratio baseline.
+   * </pre>
+   *
+   * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+   * @return The mode.
+   */
+  @java.lang.Override public dev.adrnorm.v1.RetrievalMode getMode() {
+    dev.adrnorm.v1.RetrievalMode result = dev.adrnorm.v1.RetrievalMode.forNumber(mode_);
+    return result == null ? dev.adrnorm.v1.RetrievalMode.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -294,6 +323,9 @@ private static final long serialVersionUID = 0L;
     }
     if (scorer_ != dev.adrnorm.v1.Scorer.SCORER_UNSPECIFIED.getNumber()) {
       output.writeEnum(7, scorer_);
+    }
+    if (mode_ != dev.adrnorm.v1.RetrievalMode.RETRIEVAL_MODE_UNSPECIFIED.getNumber()) {
+      output.writeEnum(8, mode_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -331,6 +363,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(7, scorer_);
     }
+    if (mode_ != dev.adrnorm.v1.RetrievalMode.RETRIEVAL_MODE_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(8, mode_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -356,6 +392,7 @@ private static final long serialVersionUID = 0L;
     if (getReturnTopScored()
         != other.getReturnTopScored()) return false;
     if (scorer_ != other.scorer_) return false;
+    if (mode_ != other.mode_) return false;
     if (!getThresholdChoiceCase().equals(other.getThresholdChoiceCase())) return false;
     switch (thresholdChoiceCase_) {
       case 4:
@@ -389,6 +426,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getReturnTopScored();
     hash = (37 * hash) + SCORER_FIELD_NUMBER;
     hash = (53 * hash) + scorer_;
+    hash = (37 * hash) + MODE_FIELD_NUMBER;
+    hash = (53 * hash) + mode_;
     switch (thresholdChoiceCase_) {
       case 4:
         hash = (37 * hash) + THRESHOLD_FIELD_NUMBER;
@@ -533,6 +572,7 @@ private static final long serialVersionUID = 0L;
       template_ = 0;
       returnTopScored_ = 0;
       scorer_ = 0;
+      mode_ = 0;
       thresholdChoiceCase_ = 0;
       thresholdChoice_ = null;
       return this;
@@ -586,6 +626,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.scorer_ = scorer_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.mode_ = mode_;
       }
     }
 
@@ -660,6 +703,9 @@ private static final long serialVersionUID = 0L;
       if (other.scorer_ != 0) {
         setScorerValue(other.getScorerValue());
       }
+      if (other.mode_ != 0) {
+        setModeValue(other.getModeValue());
+      }
       switch (other.getThresholdChoiceCase()) {
         case THRESHOLD: {
           setThreshold(other.getThreshold());
@@ -730,6 +776,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 56
+            case 64: {
+              mode_ = input.readEnum();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 64
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1158,6 +1209,84 @@ private static final long serialVersionUID = 0L;
     public Builder clearScorer() {
       bitField0_ = (bitField0_ & ~0x00000040);
       scorer_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int mode_ = 0;
+    /**
+     * <pre>
+     * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+     * exact-alias baseline and BM25 the BM25-ratio baseline.
+     * </pre>
+     *
+     * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+     * @return The enum numeric value on the wire for mode.
+     */
+    @java.lang.Override public int getModeValue() {
+      return mode_;
+    }
+    /**
+     * <pre>
+     * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+     * exact-alias baseline and BM25 the BM25-ratio baseline.
+     * </pre>
+     *
+     * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+     * @param value The enum numeric value on the wire for mode to set.
+     * @return This builder for chaining.
+     */
+    public Builder setModeValue(int value) {
+      mode_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+     * exact-alias baseline and BM25 the BM25-ratio baseline.
+     * </pre>
+     *
+     * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+     * @return The mode.
+     */
+    @java.lang.Override
+    public dev.adrnorm.v1.RetrievalMode getMode() {
+      dev.adrnorm.v1.RetrievalMode result = dev.adrnorm.v1.RetrievalMode.forNumber(mode_);
+      return result == null ? dev.adrnorm.v1.RetrievalMode.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+     * exact-alias baseline and BM25 the BM25-ratio baseline.
+     * </pre>
+     *
+     * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+     * @param value The mode to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMode(dev.adrnorm.v1.RetrievalMode value) {
+      if (value == null) {
+        throw new NullPointerException();
+      }
+      bitField0_ |= 0x00000080;
+      mode_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+     * exact-alias baseline and BM25 the BM25-ratio baseline.
+     * </pre>
+     *
+     * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMode() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      mode_ = 0;
       onChanged();
       return this;
     }

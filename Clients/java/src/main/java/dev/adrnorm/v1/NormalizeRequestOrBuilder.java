@@ -92,5 +92,26 @@ public interface NormalizeRequestOrBuilder extends
    */
   dev.adrnorm.v1.Scorer getScorer();
 
+  /**
+   * <pre>
+   * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+   * exact-alias baseline and BM25 the BM25-ratio baseline.
+   * </pre>
+   *
+   * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+   * @return The enum numeric value on the wire for mode.
+   */
+  int getModeValue();
+  /**
+   * <pre>
+   * How candidates are retrieved; with SCORER_LEXICAL, EXACT gives the
+   * exact-alias baseline and BM25 the BM25-ratio baseline.
+   * </pre>
+   *
+   * <code>.adrnorm.v1.RetrievalMode mode = 8;</code>
+   * @return The mode.
+   */
+  dev.adrnorm.v1.RetrievalMode getMode();
+
   public dev.adrnorm.v1.NormalizeRequest.ThresholdChoiceCase getThresholdChoiceCase();
 }
