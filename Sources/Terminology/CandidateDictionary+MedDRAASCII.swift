@@ -36,9 +36,16 @@ extension CandidateDictionary {
         func names(_ name: String, fields: Int, what: String) throws(TerminologyError) -> [[UInt8]: String] {
             let f = try file(name)
             var map: [[UInt8]: String] = [:]
+            var firstLine: [[UInt8]: Int] = [:]
             for r in try f.records(fields: fields) {
+                if r.fields[0].isEmpty { throw .missingField(file: f.path, line: r.line, field: "\(what)_code") }
                 let key = Array(r.fields[0].utf8)
-                if map[key] == nil { map[key] = r.fields[1] }
+                if let first = firstLine[key] {
+                    throw .invalidValue(file: f.path, line: r.line, field: "\(what)_code",
+                                        problem: "\(r.fields[0]) is listed twice (first on line \(first))")
+                }
+                map[key] = r.fields[1]
+                firstLine[key] = r.line
             }
             report.blankLines += f.blankLines
             return map

@@ -94,6 +94,9 @@ import Testing
         folder = try MedDRAFixture.make(["mdhier.asc": "94000001$93000009$92000001$91000001$a$b$c$d$e$$f$Y$\r\n"])
         #expect(loadError(folder) == .invalidValue(file: folder.path + "/mdhier.asc", line: 1, field: "hlt_code",
                                                    problem: "93000009 is not in hlt.asc"))
+        folder = try MedDRAFixture.make(["hlt.asc": "93000001$头痛NEC$$$$$$$$\r\n93000001$恶心和呕吐症状$$$$$$$$\r\n"])
+        #expect(loadError(folder) == .invalidValue(file: folder.path + "/hlt.asc", line: 2, field: "hlt_code",
+                                                   problem: "93000001 is listed twice (first on line 1)"))
         folder = try MedDRAFixture.make(["pt.asc": "94000001$头痛$$91000001$$$$$$$$\r\n94000001$头痛$$91000001$$$$$$$$\r\n"])
         #expect(loadError(folder) == .invalidValue(file: folder.path + "/pt.asc", line: 2, field: "pt_code",
                                                    problem: "PT 94000001 is listed twice (first on line 1)"))
