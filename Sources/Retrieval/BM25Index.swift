@@ -127,6 +127,15 @@ public struct BM25Index: Sendable {
         return id < 0 ? 0 : Int(postingStart[Int(id) + 1] - postingStart[Int(id)])
     }
 
+    /// The postings of `scalar`: (document, term frequency) in document order.
+    public func postings(of scalar: Unicode.Scalar) -> [(document: Int, frequency: Int)] {
+        let id = termID(scalar)
+        if id < 0 { return [] }
+        return (Int(postingStart[Int(id)])..<Int(postingStart[Int(id) + 1])).map {
+            (Int(postingDocument[$0]), Int(postingFrequency[$0]))
+        }
+    }
+
     /// Approximate heap bytes held by the index.
     public var memoryBytes: Int {
         bmpTermIDs.count * 4 + astralTermIDs.count * 16 + postingStart.count * 4

@@ -34,6 +34,10 @@ func straightforwardRanking(_ scores: [Double], topK: Int) -> [Int] {
         #expect(index.documentCount == 6)
         #expect(index.averageLength == 18.0 / 6.0)
         #expect(index.documentFrequency(of: "头") == 3)
+        #expect(index.postings(of: "恶").map(\.document) == [2, 3])
+        #expect(index.postings(of: "恶").map(\.frequency) == [1, 2])
+        #expect(index.postings(of: " ").isEmpty && index.postings(of: "☃").isEmpty)
+        #expect(index.documentLengths == [2, 4, 2, 6, 2, 2])
         #expect(BM25Index.idf(documentCount: 6, documentFrequency: 3) == log(1 + 3.5 / 3.5))
         let hits = try BM25Searcher(index: index).search("头痛", topK: 6)
         let expected = straightforwardScores(documents: Self.docs, query: "头痛")
@@ -126,6 +130,27 @@ func straightforwardRanking(_ scores: [Double], topK: Int) -> [Int] {
             let expected = straightforwardScores(documents: r.texts, query: "偏头疼SOC")
             let hits = try r.retrieve("偏头疼SOC", topK: 4)
             #expect(hits.map(\.candidateIndex) == straightforwardRanking(expected, topK: 4))
+        }
+    }
+
+    @Test("one shared retriever, a session per thread: concurrent results equal sequential ones")
+    func concurrent() async throws {
+        let dictionary = try CandidateDictionary.load(path: Repository.path("Demo/dictionary/demo_dictionary.csv"))
+        let retriever = CandidateRetriever(dictionary: dictionary)
+        let mentions = ["头疼", "想吐", "拉肚子", "皮肤痒", "ALT升高", "心慌", "睡不着", "☃"]
+        let expected = try mentions.map { try retriever.retrieve($0, topK: 20) }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    let session = retriever.session()
+                    for round in 0..<50 {
+                        let i = (worker + round) % mentions.count
+                        if try session.retrieve(mentions[i], topK: 20) != expected[i] { return false }
+                    }
+                    return true
+                }
+            }
+            for try await ok in group { #expect(ok) }
         }
     }
 }

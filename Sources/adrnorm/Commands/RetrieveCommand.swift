@@ -45,6 +45,7 @@ struct Retrieve: ParsableCommand {
     }
 
     func run() throws {
+        if let mention, mention.trimmingPythonWhitespace.isEmpty { throw RetrievalError.emptyMention }
         let path = try dictionary ?? DemoAssets.dictionary()
         let sourceEncoding = try SourceEncoding(name: encoding)
         var isDirectory: ObjCBool = false
@@ -57,7 +58,6 @@ struct Retrieve: ParsableCommand {
 
         let mentions: [RetrieveMention]
         if let mention {
-            if mention.trimmingPythonWhitespace.isEmpty { throw RetrievalError.emptyMention }
             mentions = [RetrieveMention(id: "1", text: mention)]
         } else {
             let read = try RetrieveInput.read(path: input!)
