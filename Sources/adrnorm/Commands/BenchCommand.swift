@@ -1,11 +1,105 @@
 import ArgumentParser
+import Foundation
+import Retrieval
+import Terminology
 
-// Not built yet: declares the planned options so that `--help` documents
-// the interface, and fails with "not implemented yet" when run.
+/// `adrnorm bench NAME`: benchmarks that print figures (JSON on stdout).
+/// Only `retrieval` is built; Scripts/bench-retrieval runs it next to the
+/// straightforward Python implementation and prints the ratio.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a benchmark and print its figures next to a baseline measured in the same run.")
-    @Argument(help: "Benchmark name.")
+        abstract: "Run a benchmark and print its figures next to a baseline measured in the same run.",
+        discussion: """
+            retrieval: loads --dictionary, builds the BM25 index, runs every line of --queries (plain text) \
+            --repeat times with --top-k, and prints load/build time, index and process memory (RSS), and \
+            p50/p99 latency and queries/s as JSON. Other names: not implemented yet.
+            """)
+    @Argument(help: "Benchmark name (retrieval).")
     var name: String?
-    func run() throws { throw NotImplementedYet(subcommand: "bench") }
+    @Option(help: "retrieval: dictionary CSV or MedDRA ASCII folder (default: the demo dictionary).")
+    var dictionary: String?
+    @Option(help: "retrieval: plain-text queries, one per line.")
+    var queries: String?
+    @Option(help: "retrieval: candidate text template.")
+    var template: String = "full"
+    @Option(name: .customLong("top-k"), help: "retrieval: candidates per query.")
+    var topK: Int = 100
+    @Option(help: "retrieval: passes over the queries (the first also warms up and is not timed).")
+    var `repeat`: Int = 3
+    @Option(help: "retrieval: write the rankings of the first pass here (JSONL: mention, top [[index, score]]).")
+    var results: String?
+
+    func run() throws {
+        guard let name else { throw NotImplementedYet(subcommand: "bench") }
+        guard name == "retrieval" else { throw NotImplementedYet(subcommand: "bench \(name)") }
+        try retrieval()
+    }
+
+    private func retrieval() throws {
+        guard let queriesPath = queries else { throw ValidationError("bench retrieval needs --queries FILE") }
+        guard let chosen = CandidateTemplate(rawValue: template) else { throw ValidationError("unknown --template \(template)") }
+        let path = try dictionary ?? DemoAssets.dictionary()
+        let rssBefore = Self.residentBytes()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let loaded = try CandidateDictionary.load(path: path)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let retriever = CandidateRetriever(dictionary: loaded, template: chosen)
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        let rssAfter = Self.residentBytes()
+        let text = try String(contentsOfFile: queriesPath, encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init).filter { !$0.trimmingPythonWhitespace.isEmpty }
+        let session = retriever.session()
+        var latencies: [UInt64] = []
+        latencies.reserveCapacity(lines.count * max(1, self.repeat))
+        var checksum = 0.0
+        var resultLines: [String] = []
+        for pass in 0..<max(2, self.repeat + 1) {
+            for q in lines {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let hits = try session.retrieve(q, topK: topK)
+                let elapsed = DispatchTime.now().uptimeNanoseconds - start
+                if pass == 0 {
+                    checksum += hits[0].score
+                    if results != nil {
+                        resultLines.append("{\"mention\": \(JSONText.quote(q)), \"top\": ["
+                            + hits.map { "[\($0.candidateIndex), \(JSONText.number($0.score))]" }.joined(separator: ", ") + "]}")
+                    }
+                } else {
+                    latencies.append(elapsed)
+                }
+            }
+        }
+        if let results { try (resultLines.joined(separator: "\n") + "\n").write(toFile: results, atomically: true, encoding: .utf8) }
+        latencies.sort()
+        let total = latencies.reduce(0, +)
+        func ms(_ ns: UInt64) -> Double { Double(ns) / 1e6 }
+        let figures: [(String, String)] = [
+            ("implementation", "\"adrnorm BM25Index\""),
+            ("dictionary", JSONText.quote(path)),
+            ("pts", "\(loaded.counts.pts)"), ("llts", "\(loaded.counts.llts)"),
+            ("terms", "\(retriever.bm25.termCount)"),
+            ("load_s", "\(Double(t1 - t0) / 1e9)"), ("build_s", "\(Double(t2 - t1) / 1e9)"),
+            ("index_mb", "\(Double(retriever.bm25.memoryBytes) / 1_048_576)"),
+            ("rss_mb", "\(Double(rssAfter) / 1_048_576)"),
+            ("rss_growth_mb", "\(Double(rssAfter - rssBefore) / 1_048_576)"),
+            ("queries", "\(lines.count)"), ("timed_queries", "\(latencies.count)"), ("top_k", "\(topK)"),
+            ("p50_ms", "\(ms(latencies[latencies.count / 2]))"),
+            ("p99_ms", "\(ms(latencies[min(latencies.count - 1, latencies.count * 99 / 100)]))"),
+            ("max_ms", "\(ms(latencies.last!))"),
+            ("mean_ms", "\(ms(total) / Double(latencies.count))"),
+            ("qps", "\(Double(latencies.count) / (Double(total) / 1e9))"),
+            ("checksum", "\(checksum)"),
+        ]
+        print("{" + figures.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    }
+
+    /// VmRSS of this process from /proc/self/status (0 where unavailable).
+    static func residentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
 }

@@ -1,21 +1,129 @@
 import ArgumentParser
+import Foundation
+import Retrieval
+import Terminology
 
-// Not built yet: declares the planned options so that `--help` documents
-// the interface, and fails with "not implemented yet" when run.
+/// `adrnorm retrieve` (DESIGN §5, issue 3): stage 1 of the pipeline on the
+/// command line. One JSON object per mention — `mention_id`, `text`,
+/// `candidates` [{rank, pt_code, pt_name, score, retrieval_prob}] — or, with
+/// `--emit pairs`, pair JSONL that `adrnorm score`/`evaluate` read unchanged.
 struct Retrieve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Retrieve the top-k candidate PTs for mentions with character BM25 (or exact alias match); writes JSONL.")
-    @Option(help: "Dictionary CSV or MedDRA ASCII folder (default: the synthetic demo dictionary).")
+        abstract: "Retrieve the top-k candidate PTs for mentions with character BM25 (or exact alias match); writes JSONL.",
+        discussion: """
+            --input takes pair/prediction JSONL (one mention per distinct mention_id, gold fields kept), \
+            JSONL with mention_id and text_a (or raw_term), or plain text with one mention per line (ids are \
+            line numbers; blank lines are skipped). Dictionary facts, load warnings and counts go to stderr.
+            """)
+
+    @Option(help: "Dictionary CSV or MedDRA ASCII folder (default: the synthetic demo dictionary in Demo/).")
     var dictionary: String?
+    @Option(help: "Encoding of a MedDRA ASCII folder: utf-8 or gb18030 (a CSV is always UTF-8).")
+    var encoding: String = "utf-8"
     @Option(help: "Candidate text template: full, pt_only or pt_llt.")
     var template: String = "full"
     @Option(help: "Retrieval mode: bm25 or exact.")
     var mode: String = "bm25"
-    @Option(name: .customLong("top-k"), help: "Candidates per mention.")
+    @Option(name: .customLong("top-k"), help: "Candidates per mention (all of them when larger than the dictionary).")
     var topK: Int = 100
     @Option(help: "One mention.")
     var mention: String?
     @Option(help: "Input file (JSONL or plain text, one mention per line).")
     var input: String?
-    func run() throws { throw NotImplementedYet(subcommand: "retrieve") }
+    @Option(help: "Output: candidates (one object per mention) or pairs (pair JSONL, one line per candidate).")
+    var emit: String = "candidates"
+
+    func validate() throws {
+        if (mention == nil) == (input == nil) { throw ValidationError("give exactly one of --mention TEXT and --input FILE") }
+        if topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
+        if CandidateTemplate(rawValue: template) == nil {
+            throw ValidationError("--template must be full, pt_only or pt_llt (got \(template))")
+        }
+        if RetrievalMode(rawValue: mode) == nil { throw ValidationError("--mode must be bm25 or exact (got \(mode))") }
+        if emit != "candidates" && emit != "pairs" { throw ValidationError("--emit must be candidates or pairs (got \(emit))") }
+        if (try? SourceEncoding(name: encoding)) == nil { throw ValidationError("--encoding must be utf-8 or gb18030 (got \(encoding))") }
+    }
+
+    func run() throws {
+        if let mention, mention.trimmingPythonWhitespace.isEmpty { throw RetrievalError.emptyMention }
+        let path = try dictionary ?? DemoAssets.dictionary()
+        let sourceEncoding = try SourceEncoding(name: encoding)
+        var isDirectory: ObjCBool = false
+        if sourceEncoding != .utf8, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+           !isDirectory.boolValue {
+            throw ValidationError("--encoding \(encoding) applies to MedDRA ASCII folders; a dictionary CSV is UTF-8")
+        }
+        let loaded = try CandidateDictionary.load(path: path, encoding: sourceEncoding)
+        Self.describe(loaded)
+
+        let mentions: [RetrieveMention]
+        if let mention {
+            mentions = [RetrieveMention(id: "1", text: mention)]
+        } else {
+            let read = try RetrieveInput.read(path: input!)
+            mentions = read.mentions
+            Stderr.write("adrnorm retrieve: \(mentions.count) mention(s) from \(input!)"
+                         + (read.blankLines > 0 ? " (\(read.blankLines) blank line(s) skipped)" : "") + "\n")
+        }
+
+        let retriever = CandidateRetriever(dictionary: loaded, template: CandidateTemplate(rawValue: template)!)
+        let session = retriever.session()
+        let retrievalMode = RetrievalMode(rawValue: mode)!
+        var out = BufferedStdout()
+        for m in mentions {
+            let hits = try session.retrieve(m.text, mode: retrievalMode, topK: topK)
+            if emit == "pairs" {
+                for hit in hits {
+                    let term = loaded.terms[hit.candidateIndex]
+                    let label = m.hasGold ? (m.goldPTCodes.contains { $0.utf8.elementsEqual(term.ptCode.utf8) } ? 1 : 0) : nil
+                    let record = PairRecord(mentionID: m.id, mention: m.text, candidate: term, goldPTCodes: m.goldPTCodes,
+                                            goldSOCCodes: m.goldSOCCodes, label: label)
+                    out.write(record.jsonLine())
+                    out.write("\n")
+                }
+            } else {
+                out.write("{\"mention_id\": \(JSONText.quote(m.id)), \"text\": \(JSONText.quote(m.text)), \"candidates\": [")
+                for (rank, hit) in hits.enumerated() {
+                    let term = loaded.terms[hit.candidateIndex]
+                    if rank > 0 { out.write(", ") }
+                    out.write("{\"rank\": \(rank + 1), \"pt_code\": \(JSONText.quote(term.ptCode)), "
+                              + "\"pt_name\": \(JSONText.quote(term.ptName)), \"score\": \(JSONText.number(hit.score)), "
+                              + "\"retrieval_prob\": \(JSONText.number(hit.probability))}")
+                }
+                out.write("]}\n")
+            }
+        }
+        out.flush()
+    }
+
+    /// Dictionary facts and the load report, on stderr.
+    static func describe(_ d: CandidateDictionary) {
+        var line = "adrnorm retrieve: dictionary \(d.source) (\(d.format.rawValue)"
+        if let v = d.medDRAVersion { line += ", version \(v)" }
+        line += "): \(d.counts.pts) PTs, \(d.counts.llts) LLT aliases, \(d.counts.socs) SOCs, digest \(d.digest.prefix(16))\n"
+        Stderr.write(line)
+        for s in d.report.summary.dropFirst() { Stderr.write("adrnorm retrieve: \(s)\n") }
+        for w in d.report.warnings { Stderr.write("warning: \(w)\n") }
+    }
+}
+
+/// stderr, unbuffered (progress and diagnostics).
+enum Stderr {
+    static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
+
+/// stdout in 64 KiB chunks: JSONL for thousands of mentions without a
+/// syscall per line.
+struct BufferedStdout {
+    private var buffer: [UInt8] = []
+    init() { buffer.reserveCapacity(1 << 16) }
+    mutating func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+    mutating func flush() {
+        if buffer.isEmpty { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
 }
