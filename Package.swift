@@ -51,7 +51,8 @@ let package = Package(
         // ---- Tests ----
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Terminology"]),
-        .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"]),
+        // Fixtures/ holds golden files and tiny models read by path, not resources.
+        .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
         .testTarget(name: "NormalizationTests", dependencies: ["Normalization"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RPC", "Normalization"]),
