@@ -41,7 +41,7 @@ public struct BertForSequenceClassification: Sendable {
         try bert.validate(batch)
         if batch.count == 0 { return [] }
         let scratch = ForwardScratch(batch: batch, config: config)
-        bert.run(batch, scratch)
+        bert.run(batch, scratch, firstTokensOnly: true)
         let labels = classifier.outFeatures
         let logits = FloatStorage(count: batch.count * labels)
         classifier.forward(scratch.pooled.pointer, rows: batch.count, into: logits.pointer)

@@ -64,12 +64,28 @@ public struct BertModel: Sendable {
                       hiddenSize: config.hiddenSize)
     }
 
-    /// The forward pass into `scratch.hidden` and (with a pooler) `scratch.pooled`.
-    func run(_ batch: PackedBatch, _ scratch: ForwardScratch) {
+    /// The forward pass. With `firstTokensOnly`, the last block runs for the
+    /// [CLS] rows only (all a classifier reads) and `scratch.hidden` is left
+    /// at the previous block's output; otherwise `scratch.hidden` holds the
+    /// last hidden state. Either way `scratch.firstTokens` gets the last
+    /// block's [CLS] rows and, with a pooler, `scratch.pooled` the pooled output.
+    func run(_ batch: PackedBatch, _ scratch: ForwardScratch, firstTokensOnly: Bool = false) {
         if batch.count == 0 { return }
+        let h = config.hiddenSize
         embeddings.forward(batch, into: scratch.hidden.pointer)
-        for layer in layers { layer.forward(batch, hidden: scratch.hidden.pointer, scratch: scratch) }
-        pooler?.forward(batch, hidden: scratch.hidden.pointer, gathered: scratch.gathered.pointer,
-                        into: scratch.pooled.pointer)
+        for (i, layer) in layers.enumerated() {
+            if firstTokensOnly && i == layers.count - 1 {
+                layer.forwardFirstTokens(batch, hidden: scratch.hidden.pointer, scratch: scratch,
+                                         into: scratch.firstTokens.pointer)
+            } else {
+                layer.forward(batch, hidden: scratch.hidden.pointer, scratch: scratch)
+            }
+        }
+        if !firstTokensOnly || layers.isEmpty {
+            for (s, range) in batch.ranges.enumerated() {
+                (scratch.firstTokens.pointer + s * h).update(from: scratch.hidden.pointer + range.lowerBound * h, count: h)
+            }
+        }
+        pooler?.forward(firstTokens: scratch.firstTokens.pointer, count: batch.count, into: scratch.pooled.pointer)
     }
 }

@@ -35,6 +35,8 @@ final class ForwardScratch {
     let scores: FloatStorage
     let gathered: FloatStorage
     let pooled: FloatStorage
+    /// The last block's output for each sequence's first token.
+    let firstTokens: FloatStorage
 
     init(batch: PackedBatch, config: BertConfiguration) {
         let t = batch.tokenCount, h = config.hiddenSize
@@ -46,5 +48,6 @@ final class ForwardScratch {
         scores = FloatStorage(count: batch.longest * batch.longest)
         gathered = FloatStorage(count: batch.count * h)
         pooled = FloatStorage(count: batch.count * h)
+        firstTokens = FloatStorage(count: batch.count * h)
     }
 }
