@@ -52,7 +52,8 @@ let package = Package(
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology"]),
         // Golden/: data made by Scripts/reference/bm25_reference.py, read from the source tree.
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Terminology"], exclude: ["Golden"]),
-        .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"]),
+        // Fixtures/ holds golden files and tiny models read by path, not resources.
+        .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
         .testTarget(name: "NormalizationTests", dependencies: ["Normalization", "Terminology"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC"]),

@@ -26,13 +26,18 @@ struct Bench: ParsableCommand {
     var topK: Int = 100
     @Option(help: "retrieval: passes over the queries (the first also warms up and is not timed).")
     var `repeat`: Int = 3
+    @Argument(parsing: .allUnrecognized, help: "encoder: options of the encoder benchmark.")
+    var encoderOptions: [String] = []
     @Option(help: "retrieval: write the rankings of the first pass here (JSONL: mention, top [[index, score]]).")
     var results: String?
 
     func run() throws {
         guard let name else { throw NotImplementedYet(subcommand: "bench") }
-        guard name == "retrieval" else { throw NotImplementedYet(subcommand: "bench \(name)") }
-        try retrieval()
+        switch name {
+        case "retrieval": try retrieval()
+        case "encoder": try BenchEncoder.run(encoderOptions)
+        default: throw NotImplementedYet(subcommand: "bench \(name)")
+        }
     }
 
     private func retrieval() throws {

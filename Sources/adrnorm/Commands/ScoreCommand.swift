@@ -1,13 +1,102 @@
 import ArgumentParser
+import CrossEncoder
+import Foundation
+import Terminology
 
-// Not built yet: declares the planned options so that `--help` documents
-// the interface, and fails with "not implemented yet" when run.
+/// `adrnorm score`: cross-encoder probabilities for pair JSONL.
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score (mention, candidate) pairs from pair JSONL with the cross-encoder; writes prediction JSONL.")
-    @Option(help: "Model folder (default: the synthetic demo model).")
+        abstract: "Score (mention, candidate) pairs from pair JSONL with the cross-encoder; writes prediction JSONL.",
+        discussion: """
+            Each input line is a pair record (mention_id, text_a or raw_term, candidate_pt_name, \
+            candidate_llt_names, candidate_hlt_name, …). The candidate text is rendered with --template; \
+            each output line is the record plus logit_0, logit_1, prob_0, prob_1 (the probability of the \
+            label named "match") and pred_label (prob_1 ≥ 0.5). Lines that cannot be read are reported \
+            with their line numbers and nothing is written.
+            """)
+    @Option(help: "Model folder (required until the demo model default lands).")
     var model: String?
     @Option(help: "Pair JSONL file.")
     var input: String
-    func run() throws { throw NotImplementedYet(subcommand: "score") }
+    @Option(help: "Candidate text template: full, pt_llt or pt_only.")
+    var template: String = CandidateTemplate.default.rawValue
+    @Option(name: .customLong("batch-size"), help: "Pairs per forward pass.")
+    var batchSize: Int = 64
+    @Option(name: .customLong("max-length"), help: "Maximum pair length in tokens, special tokens included.")
+    var maxLength: Int = 64
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int = 2
+    @Option(help: "Write the predictions to FILE instead of stdout.")
+    var output: String?
+
+    func validate() throws {
+        guard CandidateTemplate(rawValue: template) != nil else {
+            throw ValidationError("--template must be one of \(CandidateTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let records = try ScoreInput.read(input)
+        let directory = try ModelOption.resolve(model)
+        BLAS.threadCount = threads
+        let scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength)
+        let template = CandidateTemplate(rawValue: template)!
+        let pairs = records.map { r in
+            (mention: r.mention,
+             candidate: template.render(ptName: r.candidatePTName, aliases: r.candidateLLTNames,
+                                        hltName: r.candidateHLTName, hlgtName: r.candidateHLGTName,
+                                        socName: r.candidateSOCName))
+        }
+        let scores = try scorer.score(pairs, batchSize: batchSize)
+        let match = scorer.model.config.matchIndex
+        let other = match == 1 ? 0 : 1
+        var text = ""
+        for (record, score) in zip(records, scores) {
+            var r = record
+            let prob1 = Double(score.matchProbability)
+            r.prediction = .init(prob1: prob1, predLabel: prob1 >= 0.5 ? 1 : 0,
+                                 logit0: Double(score.logits[other]), logit1: Double(score.logits[match]),
+                                 prob0: Double(score.probabilities[other]))
+            text += r.jsonLine() + "\n"
+        }
+        if let output {
+            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch {
+                throw ValidationError("\(output): cannot write (\(error.localizedDescription))")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+/// Reading pair JSONL for `score`, with every bad line reported.
+enum ScoreInput {
+    struct BadLines: Error, CustomStringConvertible {
+        var path: String
+        var errors: [PairRecordError]
+        var description: String {
+            let shown = errors.prefix(20).map { "\(path): \($0)" }.joined(separator: "\n")
+            let more = errors.count > 20 ? "\n… and \(errors.count - 20) more bad lines" : ""
+            return shown + more
+        }
+    }
+
+    static func read(_ path: String) throws -> [PairRecord] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("\(path): cannot read (\(error.localizedDescription))")
+        }
+        var records: [PairRecord] = []
+        var errors: [PairRecordError] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.allSatisfy(\.isWhitespace) { continue }
+            do { records.append(try PairRecord(jsonLine: line, lineNumber: index + 1)) } catch {
+                errors.append(error)
+            }
+        }
+        if !errors.isEmpty { throw BadLines(path: path, errors: errors) }
+        return records
+    }
 }

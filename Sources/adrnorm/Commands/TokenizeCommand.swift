@@ -1,11 +1,17 @@
 import ArgumentParser
+import CrossEncoder
+import Terminology
 
-// Not built yet: declares the planned options so that `--help` documents
-// the interface, and fails with "not implemented yet" when run.
+/// `adrnorm tokenize`: the pair encoding the cross-encoder sees, as JSON.
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the WordPiece pair encoding of a mention and a candidate text as JSON.")
-    @Option(help: "Model folder with vocab.txt and tokenizer_config.json.")
+        abstract: "Show the WordPiece pair encoding of a mention and a candidate text as JSON.",
+        discussion: """
+            Prints {"input_ids": […], "token_type_ids": […], "tokens": […]}: [CLS] A [SEP] B [SEP], \
+            truncated longest_first to --max-length exactly as Hugging Face's BertTokenizerFast does. \
+            An empty --text-b counts as no second text, as in transformers.
+            """)
+    @Option(help: "Model folder with vocab.txt and tokenizer_config.json (required until the demo model default lands).")
     var model: String?
     @Option(name: .customLong("text-a"), help: "First text (the mention).")
     var textA: String
@@ -13,5 +19,26 @@ struct Tokenize: ParsableCommand {
     var textB: String?
     @Option(name: .customLong("max-length"), help: "Maximum sequence length, special tokens included.")
     var maxLength: Int = 64
-    func run() throws { throw NotImplementedYet(subcommand: "tokenize") }
+
+    func run() throws {
+        let directory = try ModelOption.resolve(model)
+        let tokenizer = try BertTokenizer(modelDirectory: directory)
+        let encoding = try tokenizer.encode(textA, textB, maxLength: maxLength)
+        let ids = encoding.inputIDs.map(String.init).joined(separator: ", ")
+        let types = encoding.tokenTypeIDs.map(String.init).joined(separator: ", ")
+        print("{\"input_ids\": [\(ids)], \"token_type_ids\": [\(types)], \"tokens\": "
+              + JSONText.array(tokenizer.tokens(encoding.inputIDs)) + "}")
+    }
+}
+
+/// The `--model` option shared by `tokenize` and `score`.
+enum ModelOption {
+    /// The model folder to use. Until the demo assets are resolvable
+    /// (DemoAssets), `--model` is required.
+    static func resolve(_ option: String?) throws -> String {
+        guard let option, !option.isEmpty else {
+            throw ValidationError("--model DIR is required for now (a Hugging Face folder with config.json, vocab.txt and model.safetensors)")
+        }
+        return option
+    }
 }

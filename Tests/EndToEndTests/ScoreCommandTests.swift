@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+private let chineseVocab = repositoryRoot.appendingPathComponent("Tests/CrossEncoderTests/Fixtures/tokenizer/chinese-vocab").path
+private let generated = ProcessInfo.processInfo.environment["ADRNORM_ENCODER_GOLDENS"].flatMap { $0.isEmpty ? nil : $0 }
+
+private func temporaryFile(_ name: String, _ text: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adrnorm-score-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+private func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+}
+
+@Suite("adrnorm tokenize")
+struct TokenizeCommandTests {
+    @Test("prints input_ids, token_type_ids and tokens of [CLS] a [SEP] b [SEP]")
+    func pair() throws {
+        let result = try AdrnormExecutable.run(["tokenize", "--model", chineseVocab, "--text-a", "吃完药后头晕",
+                                                "--text-b", "PT: 头晕", "--max-length", "10"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try jsonObject(result.stdout)
+        #expect(object["tokens"] as? [String] == ["[CLS]", "吃", "完", "药", "后", "[SEP]", "p", "##t", ":", "[SEP]"])
+        #expect((object["token_type_ids"] as? [Int]) == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+        #expect((object["input_ids"] as? [Int])?.first == 101)
+    }
+
+    @Test("without --model it says --model is required; a bad --max-length is named")
+    func errors() throws {
+        let noModel = try AdrnormExecutable.run(["tokenize", "--text-a", "x"])
+        #expect(noModel.status != 0 && noModel.stderr.contains("--model"))
+        let short = try AdrnormExecutable.run(["tokenize", "--model", chineseVocab, "--text-a", "x", "--text-b", "y",
+                                               "--max-length", "2"])
+        #expect(short.status != 0 && short.stderr.contains("max_length"))
+        #expect(short.stdout.isEmpty)
+    }
+}
+
+@Suite("adrnorm score")
+struct ScoreCommandTests {
+    @Test("bad lines are reported with their line numbers and nothing is written")
+    func badLines() throws {
+        let input = try temporaryFile("pairs.jsonl", """
+            {"mention_id": "m1", "text_a": "头痛", "candidate_pt_name": "头痛"}
+            {"mention_id": "m1"}
+
+            not json
+            """)
+        let result = try AdrnormExecutable.run(["score", "--model", chineseVocab, "--input", input])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("line 2") && result.stderr.contains("line 4"))
+        #expect(!result.stderr.contains("line 1:"))
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a model folder without weights is an error naming the folder")
+    func noWeights() throws {
+        let input = try temporaryFile("pairs.jsonl", "{\"mention_id\": \"m1\", \"text_a\": \"x\", \"candidate_pt_name\": \"y\"}\n")
+        let result = try AdrnormExecutable.run(["score", "--model", chineseVocab, "--input", input])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("chinese-vocab"))
+    }
+
+    @Test("predictions equal transformers' for a tiny random model (ADRNORM_ENCODER_GOLDENS)",
+          .enabled(if: generated != nil, "ADRNORM_ENCODER_GOLDENS is not set (Scripts/test sets it)"))
+    func matchesTransformers() throws {
+        let model = generated! + "/models/tiny-l2-h32"
+        let expected = try jsonObject(try String(contentsOfFile: model + "/expected.json", encoding: .utf8))
+        // The golden pairs use the candidate text as written; pt_only renders "PT: {name}",
+        // so use the cases whose candidate is exactly that.
+        let cases = (expected["cases"] as! [[String: Any]]).filter {
+            let b = $0["b"] as! String
+            return b.hasPrefix("PT: ") && !b.contains("；")
+        }
+        #expect(cases.count >= 3)
+        var lines: [String] = []
+        for (i, c) in cases.enumerated() {
+            let name = String((c["b"] as! String).dropFirst(4))
+            let record: [String: Any] = ["mention_id": "m\(i)", "text_a": c["a"] as! String, "candidate_pt_name": name,
+                                         "label": i % 2]
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: record), as: UTF8.self))
+        }
+        let input = try temporaryFile("pairs.jsonl", lines.joined(separator: "\n") + "\n")
+        let outputPath = input + ".out"
+        let result = try AdrnormExecutable.run(["score", "--model", model, "--input", input, "--template", "pt_only",
+                                                "--batch-size", "2", "--output", outputPath])
+        #expect(result.status == 0, "\(result.stderr)")
+        let outputLines = try String(contentsOfFile: outputPath, encoding: .utf8).split(separator: "\n")
+        #expect(outputLines.count == cases.count)
+        for (line, c) in zip(outputLines, cases) {
+            let object = try jsonObject(line)
+            let probabilities = (c["probabilities"] as! [NSNumber]).map(\.doubleValue)
+            let logits = (c["logits"] as! [NSNumber]).map(\.doubleValue)
+            let prob1 = try #require(object["prob_1"] as? Double)
+            #expect(abs(prob1 - probabilities[1]) <= 1e-5)
+            #expect(abs((object["prob_0"] as! Double) - probabilities[0]) <= 1e-5)
+            #expect(abs((object["logit_1"] as! Double) - logits[1]) <= 1e-4)
+            #expect(abs((object["logit_0"] as! Double) - logits[0]) <= 1e-4)
+            #expect((object["pred_label"] as? Int) == (prob1 >= 0.5 ? 1 : 0))
+            #expect(object["label"] != nil && object["text_a"] as? String == c["a"] as? String)
+        }
+    }
+}
