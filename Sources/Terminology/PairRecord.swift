@@ -116,24 +116,12 @@ extension PairRecord {
     /// fields read as empty. Required: `mention_id`, `text_a`/`raw_term`,
     /// `candidate_pt_name`.
     public init(jsonLine: some StringProtocol, lineNumber: Int) throws(PairRecordError) {
-        let object: [String: Any]
-        do {
-            guard let parsed = try JSONSerialization.jsonObject(with: Data(jsonLine.utf8)) as? [String: Any] else {
-                throw PairRecordError(line: lineNumber, problem: "not a JSON object")
-            }
-            object = parsed
-        } catch let error as PairRecordError {
-            throw error
-        } catch {
-            throw PairRecordError(line: lineNumber, problem: "invalid JSON (\(error.localizedDescription))")
-        }
-        let fields = JSONFields(object: object, line: lineNumber)
+        try self.init(fields: JSONFields(object: JSONFields.parseObject(jsonLine, line: lineNumber), line: lineNumber))
+    }
+
+    init(fields: JSONFields) throws(PairRecordError) {
         mentionID = try fields.identifier("mention_id")
-        if object["text_a"] != nil {
-            mention = try fields.string("text_a", required: true)
-        } else {
-            mention = try fields.string("raw_term", required: true, alias: "text_a")
-        }
+        mention = try fields.mentionText()
         candidatePTCode = try fields.identifier("candidate_pt_code", required: false)
         candidatePTName = try fields.string("candidate_pt_name", required: true)
         candidateLLTNames = try fields.strings("candidate_llt_names")
@@ -221,6 +209,26 @@ public enum JSONText {
 struct JSONFields {
     let object: [String: Any]
     let line: Int
+
+    /// Parses one JSONL line into an object.
+    static func parseObject(_ text: some StringProtocol, line: Int) throws(PairRecordError) -> [String: Any] {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        } catch {
+            throw PairRecordError(line: line, problem: "invalid JSON (\(error.localizedDescription))")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw PairRecordError(line: line, problem: "not a JSON object")
+        }
+        return object
+    }
+
+    /// The mention: `text_a`, or `raw_term` in older files.
+    func mentionText() throws(PairRecordError) -> String {
+        if object["text_a"] != nil { return try string("text_a", required: true) }
+        return try string("raw_term", required: true, alias: "text_a")
+    }
 
     private func fail(_ field: String, _ problem: String) -> PairRecordError {
         PairRecordError(line: line, problem: "field \(field): \(problem)")

@@ -25,6 +25,25 @@ public enum SchedulingError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Limits of a `ScoringScheduler`.
+public struct ScoringSchedulerConfiguration: Sendable {
+    /// Most tokens in one batch (a single pair longer than this still
+    /// runs, alone).
+    public var maxBatchTokens: Int
+    /// Most pairs waiting or running across all callers.
+    public var maxQueuedPairs: Int
+    /// Scoring threads.
+    public var workers: Int
+
+    public init(maxBatchTokens: Int = 8192, maxQueuedPairs: Int = 100_000, workers: Int = 1) {
+        precondition(maxBatchTokens > 0 && maxQueuedPairs > 0 && workers > 0,
+                     "ScoringSchedulerConfiguration values must be positive")
+        self.maxBatchTokens = maxBatchTokens
+        self.maxQueuedPairs = maxQueuedPairs
+        self.workers = workers
+    }
+}
+
 /// Timings of one scheduled job.
 public struct SchedulingTimings: Sendable, Equatable {
     /// From submission until the job's first pair entered a batch.
@@ -47,23 +66,7 @@ public struct SchedulingTimings: Sendable, Equatable {
 public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @unchecked Sendable {
     public typealias Completion = @Sendable (Result<[Output], SchedulingError>, SchedulingTimings) -> Void
 
-    public struct Configuration: Sendable {
-        /// Most tokens in one batch (a single pair longer than this still
-        /// runs, alone).
-        public var maxBatchTokens: Int
-        /// Most pairs waiting or running across all callers.
-        public var maxQueuedPairs: Int
-        /// Scoring threads.
-        public var workers: Int
-
-        public init(maxBatchTokens: Int = 8192, maxQueuedPairs: Int = 100_000, workers: Int = 1) {
-            precondition(maxBatchTokens > 0 && maxQueuedPairs > 0 && workers > 0,
-                         "ScoringScheduler.Configuration values must be positive")
-            self.maxBatchTokens = maxBatchTokens
-            self.maxQueuedPairs = maxQueuedPairs
-            self.workers = workers
-        }
-    }
+    public typealias Configuration = ScoringSchedulerConfiguration
 
     /// Observed totals, for Info and benchmarks.
     public struct Statistics: Sendable, Equatable {

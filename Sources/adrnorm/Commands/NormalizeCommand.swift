@@ -1,21 +1,225 @@
 import ArgumentParser
+import Foundation
+import Normalization
+import Retrieval
+import Terminology
 
-// Not built yet: declares the planned options so that `--help` documents
-// the interface, and fails with "not implemented yet" when run.
+/// `adrnorm normalize`: the whole pipeline over a file of mentions.
 struct Normalize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the full pipeline (retrieve, score, threshold) over a file of mentions; writes prediction JSONL.")
-    @Option(help: "Model folder (default: the synthetic demo model).")
-    var model: String?
-    @Option(help: "Dictionary CSV or MedDRA ASCII folder (default: the synthetic demo dictionary).")
-    var dictionary: String?
-    @Option(help: "Pair/prediction JSONL, JSONL with mention_id + text_a, or plain text (one mention per line).")
+        abstract: "Run the full pipeline (retrieve, score, threshold) over a file of mentions; writes prediction JSONL.",
+        discussion: """
+            --input takes pair/prediction JSONL (one mention per distinct mention_id; gold fields are copied \
+            and label computed), JSONL with mention_id and text_a (or raw_term), or plain text, one mention per \
+            line. --emit pairs (default) writes prediction JSONL in DESIGN §1's schema, one line per retrieved \
+            candidate, with prob_1 and pred_label (prob_1 ≥ --threshold); it feeds `adrnorm evaluate`. \
+            --emit mentions writes one line per mention with its predicted PT set. Progress and the final report \
+            go to stderr. A bad input line or an invalid mention stops the run with its line number, unless \
+            --on-error skip, which skips and counts it.
+            """)
+
+    @OptionGroup var pipelineOptions: PipelineOptions
+
+    @Option(help: "Input file ('-' for standard input).")
     var input: String
     @Option(help: "Output file (default: stdout).")
     var output: String?
-    @Option(name: .customLong("top-k"), help: "Candidates retrieved and scored per mention.")
-    var topK: Int = 100
-    @Option(help: "Keep every PT whose probability is at least this.")
-    var threshold: Double = 0.3
-    func run() throws { throw NotImplementedYet(subcommand: "normalize") }
+    @Option(name: .customLong("top-k"), help: "Candidates retrieved and scored per mention (at most the dictionary's PT count).")
+    var topK: Int = NormalizationDefaults.topK
+    @Option(help: "Keep every PT whose probability is at least this, in [0, 1].")
+    var threshold: Double = NormalizationDefaults.threshold
+    @Option(help: "Candidate text template: full, pt_only or pt_llt.")
+    var template: String = NormalizationDefaults.template.rawValue
+    @Option(help: "Retrieval mode: bm25 or exact.")
+    var mode: String = RetrievalMode.bm25.rawValue
+    @Option(help: "Scorer: model (the cross-encoder) or lexical (the retrieval-only baseline).")
+    var scorer: String?
+    @Option(help: "Output rows: pairs (prediction JSONL, one per candidate) or mentions (one per mention).")
+    var emit: String = "pairs"
+    @Option(name: .customLong("on-error"), help: "On a bad input line or mention: stop or skip.")
+    var onError: String = MentionInput.ErrorPolicy.stop.rawValue
+    @Option(name: .customLong("in-flight"), help: "Mentions in flight at once, so their pairs share scoring batches.")
+    var inFlight: Int = 32
+
+    func validate() throws {
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
+        guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must be in [0, 1] (got \(threshold))") }
+        guard CandidateTemplate(rawValue: template) != nil else {
+            throw ValidationError("--template must be full, pt_only or pt_llt (got \(template))")
+        }
+        guard RetrievalMode(rawValue: mode) != nil else { throw ValidationError("--mode must be bm25 or exact (got \(mode))") }
+        if let scorer, ScorerKind(rawValue: scorer) == nil {
+            throw ValidationError("--scorer must be model or lexical (got \(scorer))")
+        }
+        guard emit == "pairs" || emit == "mentions" else { throw ValidationError("--emit must be pairs or mentions (got \(emit))") }
+        guard MentionInput.ErrorPolicy(rawValue: onError) != nil else {
+            throw ValidationError("--on-error must be stop or skip (got \(onError))")
+        }
+        guard inFlight >= 1 else { throw ValidationError("--in-flight must be at least 1") }
+        if scorer == "model" && pipelineOptions.noModel { throw ValidationError("--scorer model needs a model; drop --no-model") }
+    }
+
+    func run() throws {
+        let policy = MentionInput.ErrorPolicy(rawValue: onError)!
+        let input = try MentionInput.read(path: self.input, onError: policy)
+        let (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm normalize")
+        defer { pipeline.shutdown() }
+        let scorerKind = scorer.map { ScorerKind(rawValue: $0)! } ?? pipeline.defaultScorer
+        let sink = try OutputSink(path: output)
+
+        let progress = ProgressReporter(label: "adrnorm normalize", total: input.lines.count)
+        let window = DispatchSemaphore(value: inFlight)
+        let results = OrderedResults<Result<NormalizationResult, NormalizationError>>()
+        var next = 0
+        var skipped = input.skipped
+        var written = (mentions: 0, rows: 0)
+        let started = ContinuousClock.now
+
+        func drain(waitForAll: Bool) throws {
+            while let (index, result) = results.takeNext(waiting: waitForAll && next < input.lines.count) {
+                next = index + 1
+                let line = input.lines[index]
+                switch result {
+                case .success(let r):
+                    written.rows += write(r, for: line.mention, to: sink)
+                    written.mentions += 1
+                case .failure(let error):
+                    let problem = MentionInputError(file: self.input, line: line.number, problem: "\(error)")
+                    guard policy == .skip else { throw problem }
+                    skipped.append(problem)
+                }
+                progress.advance()
+            }
+        }
+
+        for (index, line) in input.lines.enumerated() {
+            window.wait()
+            let request = NormalizationRequest(id: line.mention.id, mention: line.mention.text, topK: topK,
+                                               threshold: threshold, template: CandidateTemplate(rawValue: template)!,
+                                               mode: RetrievalMode(rawValue: mode)!, scorer: scorerKind)
+            pipeline.normalize(request) { result in
+                results.put(index, result)
+                window.signal()
+            }
+            try drain(waitForAll: false)
+        }
+        try drain(waitForAll: true)
+        try sink.close()
+        progress.finish()
+
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - started).components.seconds)
+        let cache = pipeline.cacheStatistics
+        Stderr.write("adrnorm normalize: \(written.mentions) mention(s) normalized, \(written.rows) row(s) written, "
+                     + String(format: "%.1f mentions/s", Double(written.mentions) / max(seconds, 1e-9))
+                     + ", scorer \(scorerKind.rawValue), cache \(cache.hits) hit(s) / \(cache.misses) miss(es)\n")
+        if input.blankLines > 0 { Stderr.write("adrnorm normalize: \(input.blankLines) blank line(s) ignored\n") }
+        if !skipped.isEmpty {
+            Stderr.write("adrnorm normalize: \(skipped.count) line(s) skipped (--on-error skip):\n")
+            for s in skipped.prefix(50) { Stderr.write("  \(s)\n") }
+            if skipped.count > 50 { Stderr.write("  … and \(skipped.count - 50) more\n") }
+        }
+    }
+
+    /// Writes one mention's rows; returns how many.
+    private func write(_ r: NormalizationResult, for mention: MentionRecord, to sink: OutputSink) -> Int {
+        if emit == "mentions" {
+            var line = "{\"mention_id\": \(JSONText.quote(r.id)), \"text\": \(JSONText.quote(r.mention)), "
+                + "\"scorer\": \(JSONText.quote(r.scorer.rawValue)), \"threshold\": \(JSONText.number(r.threshold)), "
+                + "\"predicted_pt_codes\": \(JSONText.array(r.matches.map(\.term.ptCode))), \"predicted\": ["
+            line += r.matches.map { m in
+                "{\"pt_code\": \(JSONText.quote(m.term.ptCode)), \"pt_name\": \(JSONText.quote(m.term.ptName)), "
+                    + "\"prob_1\": \(JSONText.number(m.probability)), \"retrieval_rank\": \(m.retrievalRank), "
+                    + "\"hlt_name\": \(JSONText.quote(m.term.hltName)), \"hlgt_name\": \(JSONText.quote(m.term.hlgtName)), "
+                    + "\"soc_name\": \(JSONText.quote(m.term.socName))}"
+            }.joined(separator: ", ")
+            line += "]"
+            if mention.hasGold {
+                line += ", \"gold_pt_codes\": \(JSONText.array(mention.goldPTCodes)), "
+                    + "\"gold_soc_codes\": \(JSONText.array(mention.goldSOCCodes))"
+            }
+            sink.write(line + "}\n")
+            return 1
+        }
+        for c in r.candidates {
+            let label = mention.hasGold ? (mention.goldPTCodes.contains { $0.utf8.elementsEqual(c.term.ptCode.utf8) } ? 1 : 0) : nil
+            var prediction = PairRecord.Prediction(prob1: c.probability, predLabel: c.probability >= r.threshold ? 1 : 0)
+            if let logits = c.logits {
+                prediction.logit0 = Double(logits[0])
+                prediction.logit1 = Double(logits[1])
+                prediction.prob0 = 1 - c.probability
+            }
+            let record = PairRecord(mentionID: mention.id, mention: mention.text, candidate: c.term,
+                                    goldPTCodes: mention.goldPTCodes, goldSOCCodes: mention.goldSOCCodes,
+                                    label: label, prediction: prediction)
+            sink.write(record.jsonLine() + "\n")
+        }
+        return r.candidates.count
+    }
+}
+
+/// Results that arrive in any order and leave in index order.
+final class OrderedResults<Value: Sendable>: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var ready: [Int: Value] = [:]
+    private var next = 0
+
+    func put(_ index: Int, _ value: Value) {
+        condition.lock()
+        ready[index] = value
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next result in order; waits for it when `waiting`, else returns
+    /// nil when it has not arrived.
+    func takeNext(waiting: Bool) -> (Int, Value)? {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready[next] == nil {
+            if !waiting { return nil }
+            condition.wait()
+        }
+        let value = ready.removeValue(forKey: next)!
+        next += 1
+        return (next - 1, value)
+    }
+}
+
+/// stdout or a file, buffered in 64 KiB chunks.
+final class OutputSink {
+    private let handle: FileHandle
+    private let path: String?
+    private var buffer: [UInt8] = []
+
+    init(path: String?) throws {
+        self.path = path
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                  let h = FileHandle(forWritingAtPath: path) else {
+                throw ValidationError("\(path): cannot create the output file")
+            }
+            handle = h
+        } else {
+            handle = FileHandle.standardOutput
+        }
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        flush()
+        if path != nil { try handle.close() }
+    }
 }

@@ -56,12 +56,12 @@ struct Retrieve: ParsableCommand {
         let loaded = try CandidateDictionary.load(path: path, encoding: sourceEncoding)
         Self.describe(loaded)
 
-        let mentions: [RetrieveMention]
+        let mentions: [MentionRecord]
         if let mention {
-            mentions = [RetrieveMention(id: "1", text: mention)]
+            mentions = [MentionRecord(id: "1", text: mention)]
         } else {
-            let read = try RetrieveInput.read(path: input!)
-            mentions = read.mentions
+            let read = try MentionInput.read(path: input!)
+            mentions = read.lines.map(\.mention)
             Stderr.write("adrnorm retrieve: \(mentions.count) mention(s) from \(input!)"
                          + (read.blankLines > 0 ? " (\(read.blankLines) blank line(s) skipped)" : "") + "\n")
         }

@@ -1,0 +1,418 @@
+import CrossEncoder
+import Foundation
+import Retrieval
+import Terminology
+
+/// The published workflow for every caller (DESIGN §1 items 3–6): retrieve
+/// `top_k` candidates, encode the pairs, score them on the shared
+/// scheduler, keep every PT with `prob_1 ≥ threshold`.
+///
+/// Loaded once and shared: the dictionary, one retriever per template, the
+/// model, one scoring scheduler (pairs of concurrent callers share its
+/// batches) and a mention-level cache of probabilities (so another threshold
+/// re-decodes without re-scoring; concurrent identical requests are scored
+/// once). Call `shutdown()` before letting the pipeline go.
+public final class NormalizationPipeline: @unchecked Sendable {
+    public let dictionary: CandidateDictionary
+    public let model: PairScorer?
+    public let configuration: PipelineConfiguration
+    /// SHA-256 of the weights file, hex; nil without a model.
+    public let modelDigest: String?
+    public let defaultScorer: ScorerKind
+
+    private let retrievers: [CandidateTemplate: RetrieverPool]
+    private let scheduler: ScoringScheduler<PairEncoding, PairProbabilities>?
+    private let cache: LRUCache<CacheKey, CachedScores>
+
+    // In-flight identical requests (single flight), guarded by `lock`.
+    private let lock = NSLock()
+    private var inFlight: [CacheKey: [Waiter]] = [:]
+
+    /// `model` nil: only the lexical scorer is available.
+    public init(dictionary: CandidateDictionary, model: PairScorer?, modelDigest: String? = nil,
+                configuration: PipelineConfiguration = .init()) throws(NormalizationError) {
+        guard configuration.defaultTopK >= 1 else {
+            throw .invalidArgument(field: "top_k", reason: "the default must be at least 1")
+        }
+        guard configuration.defaultThreshold >= 0 && configuration.defaultThreshold <= 1 else {
+            throw .invalidArgument(field: "threshold", reason: "the default must be in [0, 1]")
+        }
+        if configuration.defaultScorer == .model && model == nil {
+            throw .failedPrecondition("the model scorer needs a model")
+        }
+        if let model, model.model.config.labels.count != 2 {
+            throw .failedPrecondition("the cross-encoder must have 2 labels (not_match, match); "
+                                      + "its config has \(model.model.config.labels.count): \(model.model.config.labels)")
+        }
+        self.dictionary = dictionary
+        self.model = model
+        self.configuration = configuration
+        self.modelDigest = modelDigest
+        self.defaultScorer = configuration.defaultScorer ?? (model == nil ? .lexical : .model)
+        var pools: [CandidateTemplate: RetrieverPool] = [:]
+        for template in CandidateTemplate.allCases {
+            pools[template] = RetrieverPool(CandidateRetriever(dictionary: dictionary, template: template))
+        }
+        retrievers = pools
+        if let model {
+            scheduler = ScoringScheduler(configuration: configuration.scheduling, tokenCount: { $0.count }) { batch in
+                let match = model.model.config.matchIndex
+                return try model.model.forward(PackedBatch(batch)).map {
+                    PairProbabilities(logits: [$0.logits[1 - match], $0.logits[match]],
+                                      probabilities: [$0.probabilities[1 - match], $0.probabilities[match]],
+                                      matchProbability: Double($0.probabilities[match]))
+                }
+            }
+        } else {
+            scheduler = nil
+        }
+        cache = LRUCache(capacity: configuration.cacheCapacity)
+    }
+
+    /// Stops the scoring threads; queued work fails with UNAVAILABLE.
+    public func shutdown() {
+        scheduler?.shutdown()
+    }
+
+    public var cacheStatistics: LRUCache<CacheKey, CachedScores>.Statistics { cache.statistics }
+
+    public var schedulerStatistics: ScoringScheduler<PairEncoding, PairProbabilities>.Statistics? { scheduler?.statistics }
+
+    /// The candidate text of a PT under `template`.
+    public func candidateText(candidateIndex: Int, template: CandidateTemplate) -> String {
+        retrievers[template]!.retriever.texts[candidateIndex]
+    }
+
+    // MARK: - Validation
+
+    /// Checks a mention as DESIGN §4 requires; returns it unchanged.
+    public func validateMention(_ mention: String, field: String = "mention") throws(NormalizationError) -> String {
+        if mention.trimmingPythonWhitespace.isEmpty {
+            throw .invalidArgument(field: field, reason: "empty or whitespace only")
+        }
+        let length = mention.unicodeScalars.count
+        if length > configuration.maxMentionCharacters {
+            throw .invalidArgument(field: field, reason: "\(length) characters; the limit is \(configuration.maxMentionCharacters)")
+        }
+        return mention
+    }
+
+    func resolvedTopK(_ topK: Int?) throws(NormalizationError) -> Int {
+        let k = topK ?? configuration.defaultTopK
+        let n = dictionary.terms.count
+        guard k >= 1 else { throw .invalidArgument(field: "top_k", reason: "must be at least 1 (got \(k))") }
+        guard k <= n else {
+            throw .invalidArgument(field: "top_k", reason: "\(k) is above the dictionary's \(n) PTs")
+        }
+        return k
+    }
+
+    func resolvedThreshold(_ threshold: Double?) throws(NormalizationError) -> Double {
+        let t = threshold ?? configuration.defaultThreshold
+        guard t >= 0 && t <= 1 else {   // false for NaN too
+            throw .invalidArgument(field: "threshold", reason: "must be a number in [0, 1] (got \(t))")
+        }
+        return t
+    }
+
+    func resolvedScorer(_ scorer: ScorerKind?) throws(NormalizationError) -> ScorerKind {
+        let s = scorer ?? defaultScorer
+        if s == .model && model == nil {
+            throw .failedPrecondition("scorer model: this server has no cross-encoder; use scorer lexical")
+        }
+        return s
+    }
+
+    // MARK: - Retrieval
+
+    /// Stage 1 alone: the top-k candidates of a mention.
+    public func retrieve(_ mention: String, topK: Int? = nil, template: CandidateTemplate? = nil,
+                         mode: RetrievalMode = .bm25) throws(NormalizationError) -> [RetrievalHit] {
+        let text = try validateMention(mention)
+        let k = try resolvedTopK(topK)
+        return try retrieverPool(template).retrieve(text, mode: mode, topK: k)
+    }
+
+    private func retrieverPool(_ template: CandidateTemplate?) -> RetrieverPool {
+        retrievers[template ?? configuration.defaultTemplate]!
+    }
+
+    // MARK: - Pair scoring
+
+    /// Scores free (mention, candidate text) pairs on the shared scheduler.
+    public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
+                      cancellation: CancellationFlag? = nil,
+                      completion: @escaping @Sendable (Result<[PairProbabilities], NormalizationError>) -> Void) {
+        guard let model, let scheduler else {
+            completion(.failure(.failedPrecondition("this server has no cross-encoder to score pairs with")))
+            return
+        }
+        var encodings: [PairEncoding] = []
+        encodings.reserveCapacity(pairs.count)
+        do {
+            for (i, pair) in pairs.enumerated() {
+                _ = try validateMention(pair.mention, field: "pairs[\(i)].mention")
+                if pair.candidate.trimmingPythonWhitespace.isEmpty {
+                    throw NormalizationError.invalidArgument(field: "pairs[\(i)].candidate", reason: "empty or whitespace only")
+                }
+                encodings.append(try model.tokenizer.encode(pair.mention, pair.candidate, maxLength: model.maxLength))
+            }
+            try scheduler.submit(encodings, deadline: deadline, cancellation: cancellation) { result, _ in
+                completion(result.mapError(NormalizationError.init))
+            }
+        } catch let error as NormalizationError {
+            completion(.failure(error))
+        } catch let error as SchedulingError {
+            completion(.failure(NormalizationError(error)))
+        } catch {
+            completion(.failure(.internal("\(error)")))
+        }
+    }
+
+    // MARK: - Normalization
+
+    /// Runs the pipeline for one request; `completion` is called exactly
+    /// once, on the caller's thread or a scoring thread.
+    public func normalize(_ request: NormalizationRequest,
+                          completion: @escaping @Sendable (Result<NormalizationResult, NormalizationError>) -> Void) {
+        let started = ContinuousClock.now
+        let plan: Plan
+        do {
+            plan = try makePlan(request)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        let waiter = Waiter(request: request, plan: plan, started: started, completion: completion)
+        if let cached = cache.value(forKey: plan.key) {
+            finish(waiter, with: .success(cached), cached: true, timings: NormalizationTimings())
+            return
+        }
+        // Single flight: identical work already under way is joined.
+        lock.lock()
+        if inFlight[plan.key] != nil {
+            inFlight[plan.key]!.append(waiter)
+            lock.unlock()
+            return
+        }
+        inFlight[plan.key] = [waiter]
+        lock.unlock()
+        compute(plan, request: request) { [self] result, timings in
+            lock.lock()
+            let waiters = inFlight.removeValue(forKey: plan.key) ?? []
+            lock.unlock()
+            if case .success(let scores) = result { cache.insert(scores, forKey: plan.key) }
+            for (i, w) in waiters.enumerated() {
+                switch result {
+                case .failure(let error) where i > 0 && (error == .cancelled || error == .deadlineExceeded):
+                    // The leader gave up; a joined request has its own
+                    // deadline and cancellation, so it runs on its own.
+                    normalize(w.request, completion: w.completion)
+                default:
+                    finish(w, with: result, cached: i > 0, timings: timings)
+                }
+            }
+        }
+    }
+
+    /// Blocking form of `normalize`, for callers on their own threads.
+    public func normalizeAndWait(_ request: NormalizationRequest) throws(NormalizationError) -> NormalizationResult {
+        let box = Box<Result<NormalizationResult, NormalizationError>>()
+        normalize(request) { box.set($0) }
+        return try box.wait().get()
+    }
+
+    /// Blocking form of `score(pairs:)`.
+    public func scoreAndWait(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil)
+        throws(NormalizationError) -> [PairProbabilities]
+    {
+        let box = Box<Result<[PairProbabilities], NormalizationError>>()
+        score(pairs: pairs, deadline: deadline) { box.set($0) }
+        return try box.wait().get()
+    }
+
+    // MARK: - Internals
+
+    /// The cache key: everything the probabilities depend on (the threshold
+    /// only decodes them).
+    public struct CacheKey: Hashable, Sendable {
+        var mention: String
+        var topK: Int
+        var template: CandidateTemplate
+        var mode: RetrievalMode
+        var scorer: ScorerKind
+        var modelDigest: String
+        var dictionaryDigest: String
+    }
+
+    /// Threshold-independent results of one mention: retrieval order.
+    public struct CachedScores: Sendable {
+        var hits: [RetrievalHit]
+        var scores: [PairProbabilities]?   // nil for the lexical scorer
+    }
+
+    struct Plan: Sendable {
+        var key: CacheKey
+        var threshold: Double
+        var returnTopScored: Int
+    }
+
+    private struct Waiter: Sendable {
+        var request: NormalizationRequest
+        var plan: Plan
+        var started: ContinuousClock.Instant
+        var completion: @Sendable (Result<NormalizationResult, NormalizationError>) -> Void
+    }
+
+    private func makePlan(_ request: NormalizationRequest) throws(NormalizationError) -> Plan {
+        let mention = try validateMention(request.mention)
+        let topK = try resolvedTopK(request.topK)
+        let threshold = try resolvedThreshold(request.threshold)
+        let scorer = try resolvedScorer(request.scorer)
+        guard request.returnTopScored >= 0 else {
+            throw .invalidArgument(field: "return_top_scored", reason: "must not be negative")
+        }
+        let key = CacheKey(mention: mention, topK: topK, template: request.template ?? configuration.defaultTemplate,
+                           mode: request.mode ?? .bm25, scorer: scorer, modelDigest: modelDigest ?? "",
+                           dictionaryDigest: dictionary.digest)
+        return Plan(key: key, threshold: threshold, returnTopScored: min(request.returnTopScored, topK))
+    }
+
+    private func compute(_ plan: Plan, request: NormalizationRequest,
+                         completion: @escaping @Sendable (Result<CachedScores, NormalizationError>, NormalizationTimings) -> Void) {
+        var timings = NormalizationTimings()
+        let key = plan.key
+        let t0 = ContinuousClock.now
+        let hits: [RetrievalHit]
+        do {
+            hits = try retrieverPool(key.template).retrieve(key.mention, mode: key.mode, topK: key.topK)
+        } catch {
+            completion(.failure(error), timings)
+            return
+        }
+        timings.retrieval = ContinuousClock.now - t0
+        guard key.scorer == .model, let model, let scheduler else {
+            completion(.success(CachedScores(hits: hits, scores: nil)), timings)
+            return
+        }
+        let t1 = ContinuousClock.now
+        var encodings: [PairEncoding] = []
+        encodings.reserveCapacity(hits.count)
+        let texts = retrieverPool(key.template).retriever.texts
+        do {
+            for hit in hits {
+                encodings.append(try model.tokenizer.encode(key.mention, texts[hit.candidateIndex],
+                                                            maxLength: model.maxLength))
+            }
+        } catch {
+            completion(.failure(.internal("tokenization failed: \(error)")), timings)
+            return
+        }
+        timings.tokenization = ContinuousClock.now - t1
+        let before = timings
+        do {
+            try scheduler.submit(encodings, deadline: request.deadline, cancellation: request.cancellation) { result, s in
+                var t = before
+                t.queueWait = s.queueWait
+                t.inference = s.inference
+                completion(result.map { CachedScores(hits: hits, scores: $0) }.mapError(NormalizationError.init), t)
+            }
+        } catch {
+            completion(.failure(NormalizationError(error)), timings)
+        }
+    }
+
+    private func finish(_ waiter: Waiter, with result: Result<CachedScores, NormalizationError>, cached: Bool,
+                        timings: NormalizationTimings) {
+        switch result {
+        case .failure(let error):
+            waiter.completion(.failure(error))
+        case .success(let scores):
+            var t = timings
+            t.total = ContinuousClock.now - waiter.started
+            waiter.completion(.success(decode(scores, plan: waiter.plan, id: waiter.request.id,
+                                              mention: waiter.request.mention, cached: cached, timings: t)))
+        }
+    }
+
+    /// Applies the threshold to cached probabilities.
+    func decode(_ scores: CachedScores, plan: Plan, id: String, mention: String, cached: Bool,
+                timings: NormalizationTimings) -> NormalizationResult {
+        let key = plan.key
+        var candidates: [ScoredCandidate] = []
+        candidates.reserveCapacity(scores.hits.count)
+        for (i, hit) in scores.hits.enumerated() {
+            let probability: Double
+            var logits: [Float]? = nil
+            if let pair = scores.scores?[i] {
+                probability = pair.matchProbability
+                logits = pair.logits
+            } else {
+                probability = key.mode == .exact ? hit.score : hit.probability
+            }
+            candidates.append(ScoredCandidate(candidateIndex: hit.candidateIndex, term: dictionary.terms[hit.candidateIndex],
+                                              retrievalRank: i + 1, retrievalScore: hit.score,
+                                              retrievalProbability: hit.probability, probability: probability,
+                                              logits: logits))
+        }
+        // Best first; ties keep retrieval order.
+        let ranked = candidates.enumerated().sorted { a, b in
+            a.element.probability != b.element.probability ? a.element.probability > b.element.probability : a.offset < b.offset
+        }.map(\.element)
+        return NormalizationResult(id: id, mention: mention, scorer: key.scorer, template: key.template, mode: key.mode,
+                                   threshold: plan.threshold,
+                                   matches: ranked.filter { $0.probability >= plan.threshold },
+                                   topScored: Array(ranked.prefix(plan.returnTopScored)),
+                                   candidates: candidates, timings: timings, cached: cached)
+    }
+}
+
+/// Retrieval sessions (scratch buffers) reused across threads.
+final class RetrieverPool: @unchecked Sendable {
+    let retriever: CandidateRetriever
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var idle: [CandidateRetriever.Session] = []
+
+    init(_ retriever: CandidateRetriever) { self.retriever = retriever }
+
+    func retrieve(_ mention: String, mode: RetrievalMode, topK: Int) throws(NormalizationError) -> [RetrievalHit] {
+        lock.lock()
+        let session = idle.popLast() ?? retriever.session()
+        lock.unlock()
+        defer {
+            lock.lock()
+            idle.append(session)
+            lock.unlock()
+        }
+        do {
+            return try session.retrieve(mention, mode: mode, topK: topK)
+        } catch {
+            switch error {
+            case .emptyMention: throw .invalidArgument(field: "mention", reason: "empty or whitespace only")
+            case .invalidTopK(let k): throw .invalidArgument(field: "top_k", reason: "must be at least 1 (got \(k))")
+            }
+        }
+    }
+}
+
+/// A value set once by one thread and awaited by another.
+final class Box<Value: Sendable>: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var value: Value?
+
+    func set(_ v: Value) {
+        condition.lock()
+        value = v
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() -> Value {
+        condition.lock()
+        defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Retrieval
+import Terminology
+
+/// What produces a normalization's probabilities.
+public enum ScorerKind: String, Sendable, CaseIterable {
+    /// The cross-encoder's `prob_1`.
+    case model
+    /// The published retrieval-only baselines: the BM25 ratio
+    /// (`retrieval_prob`), or 1/0 for exact alias matches in exact mode.
+    case lexical
+}
+
+/// One mention to normalize. Optional fields take the pipeline's defaults.
+public struct NormalizationRequest: Sendable {
+    public var id: String
+    public var mention: String
+    public var topK: Int?
+    public var threshold: Double?
+    public var template: CandidateTemplate?
+    public var mode: RetrievalMode?
+    public var scorer: ScorerKind?
+    /// How many of the best scored candidates to return (0: none).
+    public var returnTopScored: Int
+    public var deadline: ContinuousClock.Instant?
+    public var cancellation: CancellationFlag?
+
+    public init(id: String = "", mention: String, topK: Int? = nil, threshold: Double? = nil,
+                template: CandidateTemplate? = nil, mode: RetrievalMode? = nil, scorer: ScorerKind? = nil,
+                returnTopScored: Int = 0, deadline: ContinuousClock.Instant? = nil,
+                cancellation: CancellationFlag? = nil) {
+        self.id = id
+        self.mention = mention
+        self.topK = topK
+        self.threshold = threshold
+        self.template = template
+        self.mode = mode
+        self.scorer = scorer
+        self.returnTopScored = returnTopScored
+        self.deadline = deadline
+        self.cancellation = cancellation
+    }
+}
+
+/// A retrieved candidate with its probability.
+public struct ScoredCandidate: Sendable, Equatable {
+    /// Index into the dictionary's terms (candidate order).
+    public var candidateIndex: Int
+    public var term: PreferredTerm
+    /// 1-based BM25 (or exact) rank.
+    public var retrievalRank: Int
+    /// BM25 score (1/0 in exact mode).
+    public var retrievalScore: Double
+    /// Retrieval score / best retrieval score among the retrieved.
+    public var retrievalProbability: Double
+    /// `prob_1` (model) or the lexical score (see `ScorerKind`).
+    public var probability: Double
+    /// The cross-encoder's logits, [not match, match] (model scorer only).
+    public var logits: [Float]?
+}
+
+/// The cross-encoder's outputs for one pair, ordered [not match, match]
+/// whatever the model's label ids (so `logits[1]` is DESIGN's `logit_1`).
+public struct PairProbabilities: Sendable, Equatable {
+    public var logits: [Float]
+    public var probabilities: [Float]
+    /// The probability of the label named `match` (`prob_1`).
+    public var matchProbability: Double
+}
+
+public struct NormalizationTimings: Sendable, Equatable {
+    public var retrieval: Duration = .zero
+    public var tokenization: Duration = .zero
+    public var queueWait: Duration = .zero
+    public var inference: Duration = .zero
+    public var total: Duration = .zero
+
+    public init() {}
+}
+
+/// The outcome of one mention (DESIGN §1 items 3–6).
+public struct NormalizationResult: Sendable {
+    public var id: String
+    public var mention: String
+    public var scorer: ScorerKind
+    public var template: CandidateTemplate
+    public var mode: RetrievalMode
+    public var threshold: Double
+    /// Every candidate with probability ≥ threshold, best first (ties by
+    /// retrieval rank). Possibly empty, possibly several.
+    public var matches: [ScoredCandidate]
+    /// The best `returnTopScored` candidates, best first.
+    public var topScored: [ScoredCandidate]
+    /// Every retrieved candidate, in retrieval order, with its probability.
+    public var candidates: [ScoredCandidate]
+    public var timings: NormalizationTimings
+    /// The probabilities came from the result cache.
+    public var cached: Bool
+}
+
+/// Errors of the normalization layer; the RPC layer maps each to one wire
+/// status (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED,
+/// CANCELLED, FAILED_PRECONDITION, UNAVAILABLE, INTERNAL).
+public enum NormalizationError: Error, Equatable, CustomStringConvertible {
+    /// A request field is out of range; `field` is its wire name.
+    case invalidArgument(field: String, reason: String)
+    /// Too much work queued: retry later.
+    case overloaded(String)
+    case deadlineExceeded
+    case cancelled
+    /// The request needs something this pipeline was not given (a model).
+    case failedPrecondition(String)
+    /// The pipeline is shutting down.
+    case unavailable(String)
+    /// A bug or a broken model file.
+    case `internal`(String)
+
+    public var description: String {
+        switch self {
+        case .invalidArgument(let field, let reason): "\(field): \(reason)"
+        case .overloaded(let message): message
+        case .deadlineExceeded: "deadline exceeded"
+        case .cancelled: "cancelled"
+        case .failedPrecondition(let message): message
+        case .unavailable(let message): message
+        case .internal(let message): "internal error: \(message)"
+        }
+    }
+
+    init(_ error: SchedulingError) {
+        switch error {
+        case .overloaded: self = .overloaded(error.description)
+        case .deadlineExceeded: self = .deadlineExceeded
+        case .cancelled: self = .cancelled
+        case .scoringFailed(let message): self = .internal(message)
+        case .shutDown: self = .unavailable("the scoring scheduler is shut down")
+        }
+    }
+}
+
+/// The pipeline's knobs; every default is documented in README.md.
+public struct PipelineConfiguration: Sendable {
+    public var defaultTopK = NormalizationDefaults.topK
+    public var defaultThreshold = NormalizationDefaults.threshold
+    public var defaultTemplate = NormalizationDefaults.template
+    /// nil: `model` when the pipeline has a model, else `lexical`.
+    public var defaultScorer: ScorerKind?
+    /// Longest mention accepted, in Unicode code points.
+    public var maxMentionCharacters = NormalizationDefaults.maxMentionCharacters
+    /// Pair encoding length (DESIGN §1 item 4).
+    public var maxLength = 64
+    public var scheduling = ScoringSchedulerConfiguration()
+    /// Mention-level results kept (0 disables the cache).
+    public var cacheCapacity = 10_000
+
+    public init() {}
+}

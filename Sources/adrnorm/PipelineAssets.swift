@@ -1,0 +1,96 @@
+import ArgumentParser
+import CrossEncoder
+import Foundation
+import Normalization
+import Terminology
+
+/// Options shared by the commands that run the whole pipeline (`normalize`,
+/// `serve`): where the model and dictionary come from and how scoring runs.
+struct PipelineOptions: ParsableArguments {
+    @Option(help: "Hugging Face BertForSequenceClassification folder (default: the SYNTHETIC demo model in Demo/model).")
+    var model: String?
+    @Flag(name: .customLong("no-model"), help: "Load no model: only --scorer lexical is available.")
+    var noModel = false
+    @Option(help: "Dictionary CSV or MedDRA ASCII folder (default: the SYNTHETIC demo dictionary in Demo/dictionary).")
+    var dictionary: String?
+    @Option(help: "Encoding of a MedDRA ASCII folder: utf-8 or gb18030.")
+    var encoding: String = "utf-8"
+    @Option(name: .customLong("max-length"), help: "Pair encoding length in tokens, special tokens included.")
+    var maxLength: Int = 64
+    @Option(name: .customLong("max-batch-tokens"),
+            help: "Most tokens in one scoring batch; pairs of concurrent requests share batches up to this.")
+    var maxBatchTokens: Int = NormalizationDefaults.maxBatchTokens
+    @Option(name: .customLong("max-queued-pairs"), help: "Most pairs waiting for scoring; past it requests are refused as overloaded.")
+    var maxQueuedPairs: Int = 100_000
+    @Option(help: "OpenBLAS threads for each GEMM.")
+    var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(name: .customLong("cache-size"), help: "Mention-level results kept in the LRU cache (0 disables it).")
+    var cacheSize: Int = 10_000
+
+    func validate() throws {
+        guard maxLength >= 3 && maxLength <= 512 else { throw ValidationError("--max-length must be in 3…512 (got \(maxLength))") }
+        guard maxBatchTokens >= 1 else { throw ValidationError("--max-batch-tokens must be at least 1") }
+        guard maxQueuedPairs >= 1 else { throw ValidationError("--max-queued-pairs must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard cacheSize >= 0 else { throw ValidationError("--cache-size must not be negative") }
+        guard (try? SourceEncoding(name: encoding)) != nil else {
+            throw ValidationError("--encoding must be utf-8 or gb18030 (got \(encoding))")
+        }
+        if noModel && model != nil { throw ValidationError("--no-model and --model exclude each other") }
+    }
+
+    /// Loads the dictionary and the model and builds the pipeline, telling
+    /// on stderr what was loaded (and loudly when it is the synthetic demo).
+    func makePipeline(command: String, configure: (inout PipelineConfiguration) -> Void = { _ in })
+        throws -> (pipeline: NormalizationPipeline, modelDirectory: String?)
+    {
+        let dictionaryPath = try dictionary ?? DemoAssets.dictionary()
+        if dictionary == nil {
+            Stderr.write("\(command): using the SYNTHETIC demo dictionary \(dictionaryPath): not MedDRA, not for clinical use\n")
+        }
+        let loaded = try CandidateDictionary.load(path: dictionaryPath, encoding: try SourceEncoding(name: encoding))
+        Stderr.write("\(command): dictionary \(loaded.source): \(loaded.counts.pts) PTs, \(loaded.counts.llts) LLT aliases, "
+                     + "\(loaded.counts.socs) SOCs\(loaded.medDRAVersion.map { ", MedDRA \($0)" } ?? "")\n")
+        for w in loaded.report.warnings { Stderr.write("warning: \(w)\n") }
+
+        var scorer: PairScorer? = nil
+        var digest: String? = nil
+        var modelDirectory: String? = nil
+        if !noModel {
+            let directory = try model ?? DemoAssets.model()
+            if model == nil {
+                Stderr.write("\(command): using the SYNTHETIC demo model \(directory): not for clinical use\n")
+            }
+            BLAS.threadCount = threads
+            scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength)
+            digest = try FileDigest.sha256(ofFile: URL(fileURLWithPath: directory).appendingPathComponent("model.safetensors").path)
+            modelDirectory = directory
+            let c = scorer!.model.config
+            Stderr.write("\(command): model \(directory): \(c.numHiddenLayers) layers, hidden \(c.hiddenSize), "
+                         + "max_length \(maxLength), weights sha256 \(digest!.prefix(16))…\n")
+        }
+        var configuration = PipelineConfiguration()
+        configuration.maxLength = maxLength
+        configuration.scheduling = ScoringSchedulerConfiguration(maxBatchTokens: maxBatchTokens, maxQueuedPairs: maxQueuedPairs)
+        configuration.cacheCapacity = cacheSize
+        configure(&configuration)
+        let pipeline = try NormalizationPipeline(dictionary: loaded, model: scorer, modelDigest: digest,
+                                                 configuration: configuration)
+        return (pipeline, modelDirectory)
+    }
+}
+
+/// SHA-256 of a file, read in 1 MiB chunks.
+enum FileDigest {
+    static func sha256(ofFile path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ValidationError("\(path): cannot open to compute its digest")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(chunk)
+        }
+        return SHA256.hex(hasher.finalize())
+    }
+}
