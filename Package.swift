@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Terminology"], exclude: ["Golden"]),
         // Fixtures/ holds golden files and tiny models read by path, not resources.
         .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
-        .testTarget(name: "NormalizationTests", dependencies: ["Normalization", "Terminology"],
+        .testTarget(name: "NormalizationTests", dependencies: ["Normalization", "Terminology", "Retrieval", "CrossEncoder"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RPC", "Normalization"]),
