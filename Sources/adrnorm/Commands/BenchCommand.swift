@@ -36,6 +36,9 @@ struct Bench: ParsableCommand {
         switch name {
         case "retrieval": try retrieval()
         case "encoder": try BenchEncoder.run(encoderOptions)
+        case "pipeline":
+            let command = try BenchPipeline.parse(encoderOptions)
+            try command.run()
         default: throw NotImplementedYet(subcommand: "bench \(name)")
         }
     }

@@ -1,0 +1,186 @@
+import ArgumentParser
+import CrossEncoder
+import Foundation
+import Normalization
+import Retrieval
+import Terminology
+
+/// `adrnorm bench pipeline`: full-pipeline throughput next to the encoder's
+/// pure pair throughput on the same pairs in the same run (the pipeline's
+/// overhead), and the cache's speed-up on a Zipf-distributed mention stream.
+/// Prints JSON lines on stdout.
+struct BenchPipeline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Pipeline mentions/s vs the encoder's pairs/s on the same pairs, and the cache on a Zipf stream.")
+
+    @OptionGroup var pipelineOptions: PipelineOptions
+    @Option(help: "Distinct synthetic mentions for the throughput case.")
+    var mentions: Int = 300
+    @Option(name: .customLong("top-k"), help: "Candidates per mention.")
+    var topK: Int = 100
+    @Option(name: .customLong("in-flight"), help: "Mentions in flight at once.")
+    var inFlight: Int = 32
+    @Option(name: .customLong("zipf-length"), help: "Mentions in the Zipf stream (0 skips the cache case).")
+    var zipfLength: Int = 100_000
+    @Option(name: .customLong("zipf-distinct"), help: "Distinct mentions the Zipf stream draws from.")
+    var zipfDistinct: Int = 5_000
+    @Option(name: .customLong("zipf-s"), help: "Zipf exponent.")
+    var zipfS: Double = 1.1
+    @Option(name: .customLong("uncached-sample"), help: "Stream prefix run without the cache, for the baseline rate.")
+    var uncachedSample: Int = 500
+
+    func run() throws {
+        var (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline") { $0.cacheCapacity = 0 }
+        guard let model = pipeline.model else { throw ValidationError("bench pipeline needs a model") }
+        let texts = Self.syntheticMentions(pipeline.dictionary, count: max(mentions, zipfDistinct))
+
+        // 1. Full pipeline, no cache.
+        let sample = Array(texts.prefix(mentions))
+        let (pipelineSeconds, pairs) = try Self.runStream(pipeline, sample, topK: topK, inFlight: inFlight)
+        let stats = pipeline.schedulerStatistics!
+
+        // 2. The encoder alone on the same pairs, batched the same way.
+        var encodings: [PairEncoding] = []
+        for text in sample {
+            for hit in try pipeline.retrieve(text, topK: topK) {
+                encodings.append(try model.tokenizer.encode(text, pipeline.candidateText(candidateIndex: hit.candidateIndex,
+                                                                                         template: .full),
+                                                            maxLength: model.maxLength))
+            }
+        }
+        let batches = Self.batches(encodings, maxTokens: pipelineOptions.maxBatchTokens)
+        let encoderStart = ContinuousClock.now
+        for batch in batches { _ = try model.model.forward(PackedBatch(batch)) }
+        let encoderSeconds = Self.seconds(ContinuousClock.now - encoderStart)
+        let pipelinePairsPerSecond = Double(pairs) / pipelineSeconds
+        let encoderPairsPerSecond = Double(encodings.count) / encoderSeconds
+        print(Self.json([
+            ("case", "\"throughput\""), ("mentions", "\(sample.count)"), ("top_k", "\(topK)"), ("pairs", "\(pairs)"),
+            ("max_batch_tokens", "\(pipelineOptions.maxBatchTokens)"), ("threads", "\(pipelineOptions.threads)"),
+            ("mean_batch_pairs", String(format: "%.1f", Double(stats.pairs) / Double(max(1, stats.batches)))),
+            ("pipeline_mentions_per_s", String(format: "%.2f", Double(sample.count) / pipelineSeconds)),
+            ("pipeline_pairs_per_s", String(format: "%.1f", pipelinePairsPerSecond)),
+            ("encoder_pairs_per_s", String(format: "%.1f", encoderPairsPerSecond)),
+            ("pipeline_overhead", String(format: "%.4f", 1 - pipelinePairsPerSecond / encoderPairsPerSecond)),
+        ]))
+        pipeline.shutdown()
+
+        // 3. Zipf stream: uncached rate on a prefix, cached rate on the whole.
+        guard zipfLength > 0 else { return }
+        let stream = Self.zipfStream(length: zipfLength, distinct: zipfDistinct, s: zipfS).map { texts[$0] }
+        (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline") { $0.cacheCapacity = 0 }
+        let prefix = Array(stream.prefix(uncachedSample))
+        let (uncachedSeconds, _) = try Self.runStream(pipeline, prefix, topK: topK, inFlight: inFlight)
+        pipeline.shutdown()
+        (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline") {
+            $0.cacheCapacity = max(zipfDistinct, 1)
+        }
+        let (cachedSeconds, _) = try Self.runStream(pipeline, stream, topK: topK, inFlight: inFlight)
+        let cache = pipeline.cacheStatistics
+        pipeline.shutdown()
+        let uncachedRate = Double(prefix.count) / uncachedSeconds
+        let cachedRate = Double(stream.count) / cachedSeconds
+        print(Self.json([
+            ("case", "\"zipf_cache\""), ("stream", "\(stream.count)"), ("distinct", "\(zipfDistinct)"),
+            ("distinct_seen", "\(Set(stream).count)"), ("s", "\(zipfS)"),
+            ("uncached_sample", "\(prefix.count)"),
+            ("uncached_mentions_per_s", String(format: "%.2f", uncachedRate)),
+            ("cached_mentions_per_s", String(format: "%.2f", cachedRate)),
+            ("cache_hits", "\(cache.hits)"), ("cache_misses", "\(cache.misses)"),
+            ("speedup", String(format: "%.1f", cachedRate / uncachedRate)),
+        ]))
+    }
+
+    /// Normalizes `mentions` with `inFlight` outstanding; returns seconds and pairs scored.
+    static func runStream(_ pipeline: NormalizationPipeline, _ mentions: [String], topK: Int, inFlight: Int)
+        throws -> (Double, Int)
+    {
+        let window = DispatchSemaphore(value: inFlight)
+        let group = DispatchGroup()
+        let failures = OrderedResults<String>()
+        let counter = PairCounter()
+        let start = ContinuousClock.now
+        for (i, text) in mentions.enumerated() {
+            window.wait()
+            group.enter()
+            pipeline.normalize(.init(id: String(i), mention: text, topK: topK)) { result in
+                switch result {
+                case .success(let r): counter.add(r.cached ? 0 : r.candidates.count)
+                case .failure(let e): failures.put(0, "\(e)")
+                }
+                window.signal()
+                group.leave()
+            }
+        }
+        group.wait()
+        if let (_, message) = failures.takeNext(waiting: false) { throw ValidationError("bench: a mention failed: \(message)") }
+        return (seconds(ContinuousClock.now - start), counter.total)
+    }
+
+    static func batches(_ encodings: [PairEncoding], maxTokens: Int) -> [[PairEncoding]] {
+        var out: [[PairEncoding]] = [[]]
+        var tokens = 0
+        for e in encodings {
+            if tokens + e.count > maxTokens && !out[out.count - 1].isEmpty {
+                out.append([])
+                tokens = 0
+            }
+            out[out.count - 1].append(e)
+            tokens += e.count
+        }
+        return out
+    }
+
+    /// Reporter-style mentions: a context phrase around one or two aliases.
+    static func syntheticMentions(_ dictionary: CandidateDictionary, count: Int) -> [String] {
+        let names = dictionary.terms.flatMap { [$0.ptName] + $0.lltNames }
+        let contexts = ["用药后", "吃完药后", "服药第二天", "输液时", "", "打针后", "停药后仍", "近两天"]
+        let tails = ["", "，持续不缓解", "伴", "明显", "，休息后好转", "加重"]
+        var out: [String] = []
+        var seen = Set<String>()
+        var i = 0
+        while out.count < count {
+            let a = names[(i * 7919) % names.count]
+            let b = i % 3 == 0 ? "，" + names[(i * 104_729 + 13) % names.count] : ""
+            let text = contexts[i % contexts.count] + a + b + tails[(i / contexts.count) % tails.count]
+            if seen.insert(text).inserted { out.append(text) }
+            i += 1
+        }
+        return out
+    }
+
+    /// Seeded Zipf(s) draws over ranks 0..<distinct.
+    static func zipfStream(length: Int, distinct: Int, s: Double) -> [Int] {
+        var cumulative: [Double] = []
+        var total = 0.0
+        for k in 1...distinct { total += 1 / pow(Double(k), s); cumulative.append(total) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        return (0..<length).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let u = Double(state >> 11) / Double(1 << 53) * total
+            var lo = 0, hi = distinct - 1
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if cumulative[mid] < u { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    static func json(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+    }
+}
+
+final class PairCounter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var value = 0
+    func add(_ n: Int) { lock.lock(); value += n; lock.unlock() }
+    var total: Int { lock.lock(); defer { lock.unlock() }; return value }
+}
