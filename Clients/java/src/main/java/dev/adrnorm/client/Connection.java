@@ -425,13 +425,17 @@ final class Connection implements Closeable {
             }
             case PING -> {
                 ByteString payload = f.getPing().getPayload();
-                scheduler.execute(() -> {
-                    try {
-                        send(List.of(Frame.newBuilder().setPong(Pong.newBuilder().setPayload(payload)).build()));
-                    } catch (AdrnormException ignored) {
-                        // the connection failed; the reader reports it
-                    }
-                });
+                try {
+                    scheduler.execute(() -> {
+                        try {
+                            send(List.of(Frame.newBuilder().setPong(Pong.newBuilder().setPayload(payload)).build()));
+                        } catch (AdrnormException ignored) {
+                            // the connection failed; the reader reports it
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // the connection is closing: no Pong needed
+                }
             }
             case PONG -> {
                 pongsReceived.incrementAndGet();

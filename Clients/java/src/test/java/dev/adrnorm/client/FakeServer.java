@@ -83,13 +83,25 @@ final class FakeServer implements TestServer {
         this(certs, 8, 64, 4 * 1024 * 1024 + 1024);
     }
 
+    /** Serves on 127.0.0.1:PORT until killed: {@code java … dev.adrnorm.client.FakeServer [PORT]} (default 7443). */
+    public static void main(String[] args) throws InterruptedException {
+        int port = args.length > 0 ? Integer.parseInt(args[0]) : 7443;
+        FakeServer s = new FakeServer(TestServer.certs(), 8, 64, 4 * 1024 * 1024 + 1024, port);
+        System.err.println("fake adrnorm server on 127.0.0.1:" + s.port());
+        Thread.currentThread().join();
+    }
+
     FakeServer(Path certs, int initialCredit, int maxConcurrentStreams, int maxFrameBytes) {
+        this(certs, initialCredit, maxConcurrentStreams, maxFrameBytes, 0);
+    }
+
+    FakeServer(Path certs, int initialCredit, int maxConcurrentStreams, int maxFrameBytes, int port) {
         this.initialCredit = initialCredit;
         this.maxConcurrentStreams = maxConcurrentStreams;
         this.maxFrameBytes = maxFrameBytes;
         SSLContext ctx = PemFiles.sslContext(certs.resolve("ca.pem"), certs.resolve("server.pem"), certs.resolve("server.key"));
         try {
-            listener = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+            listener = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(port, 50, InetAddress.getByName("127.0.0.1"));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
