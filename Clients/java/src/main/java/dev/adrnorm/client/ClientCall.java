@@ -12,6 +12,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * Status, or when the connection fails (which also ends the call).
  */
 final class ClientCall {
+    static final long MAX_TIMEOUT_MILLIS = 0xffffffffL;
     final Connection connection;
     final String method;
     /** {@link System#nanoTime()} at which the call is abandoned; {@code Long.MAX_VALUE} for none. */
@@ -33,8 +34,9 @@ final class ClientCall {
     ClientCall(Connection connection, String method, long timeoutMillis, long initialCredit) {
         this.connection = connection;
         this.method = method;
-        this.timeoutMillis = timeoutMillis;
-        this.deadlineNanos = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : Long.MAX_VALUE;
+        // The wire's timeout_ms is a uint32: longer timeouts (over 49 days) are clamped to it.
+        this.timeoutMillis = Math.min(timeoutMillis, MAX_TIMEOUT_MILLIS);
+        this.deadlineNanos = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis) : Long.MAX_VALUE;
         this.credit = initialCredit;
     }
 

@@ -88,6 +88,9 @@ class AdrnormClientTest {
             assertFalse(info.getServerName().isEmpty());
             assertTrue(info.getDictionary().getPtCount() > 0);
             assertFalse(c.serverName().isEmpty());
+            // a timeout beyond the wire's uint32 milliseconds is clamped, not overflowed
+            assertEquals(HealthResponse.ServingStatus.SERVING, c.health(Duration.ofDays(100_000)).getStatus());
+            assertEquals(HealthResponse.ServingStatus.SERVING, c.health(Duration.ofSeconds(Long.MAX_VALUE)).getStatus());
         }
     }
 

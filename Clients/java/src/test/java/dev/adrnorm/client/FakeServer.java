@@ -334,7 +334,7 @@ final class FakeServer implements TestServer {
             this.conn = conn;
             this.id = id;
             this.method = call.getMethod();
-            this.deadlineNanos = call.getTimeoutMs() == 0 ? 0 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(call.getTimeoutMs());
+            this.deadlineNanos = call.getTimeoutMs() == 0 ? 0 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Integer.toUnsignedLong(call.getTimeoutMs()));
         }
 
         void offer(ByteString payload) {
