@@ -17,7 +17,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -53,6 +52,8 @@ final class Connection implements Closeable {
     static final int MAX_INBOUND_FRAME_BYTES = 64 * 1024 * 1024;
     /** Room for a Frame's own fields around a payload. */
     static final int FRAME_OVERHEAD = 256;
+    /** How long the client listens after the handshake for a refusal or the server's Hello before sending its own. */
+    static final long HELLO_PROBE_MILLIS = 200;
 
     /** What a connection needs from the client's builder. */
     record Settings(String host, int port, javax.net.ssl.SSLContext sslContext, String caFile, String certFile,
@@ -88,11 +89,11 @@ final class Connection implements Closeable {
     private final AtomicLong pingCounter = new AtomicLong();
     private final AtomicLong pongsReceived = new AtomicLong();
 
-    private Connection(Settings s, SSLSocket socket, Hello serverHello) throws IOException {
+    private Connection(Settings s, SSLSocket socket, BufferedInputStream input, Hello serverHello) throws IOException {
         this.settings = s;
         this.peer = s.host() + ":" + s.port();
         this.socket = socket;
-        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
+        this.in = new DataInputStream(input);
         this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
         this.serverName = serverHello.getServerName();
         this.maxFrameBytes = serverHello.getMaxFrameBytes() == 0 ? DEFAULT_MAX_FRAME_BYTES : serverHello.getMaxFrameBytes();
@@ -113,7 +114,7 @@ final class Connection implements Closeable {
     /** Connects, completes TLS with ALPN adrn/1, exchanges Hellos; starts the reader. */
     static Connection open(Settings s) {
         String peer = s.host() + ":" + s.port();
-        Socket raw = new Socket();
+        HandshakeSocket raw = new HandshakeSocket();
         SSLSocket ssl = null;
         try {
             int connectTimeout = (int) Math.min(Integer.MAX_VALUE, s.connectTimeoutMillis());
@@ -138,24 +139,26 @@ final class Connection implements Closeable {
                         + "); is it an adrnorm server?");
             }
             // With TLS 1.3 the server judges the client certificate after the client's side of the
-            // handshake is done: a refusal arrives as an alert on the first read, here.
+            // handshake is done, and a refusal arrives as an alert. Writing our Hello into a
+            // connection the server has already closed fails with a bare "Broken pipe" that hides
+            // the alert, so first give the server a moment to speak: a refusal, or its own Hello
+            // (which servers may send as soon as the handshake completes), is read here.
+            BufferedInputStream bin = new BufferedInputStream(ssl.getInputStream(), 64 * 1024);
+            DataInputStream i = new DataInputStream(bin);
+            ssl.setSoTimeout((int) Math.max(1, Math.min(connectTimeout, HELLO_PROBE_MILLIS)));
+            try {
+                bin.mark(1);
+                if (bin.read() < 0) throw new EOFException("the server closed the connection after the handshake");
+                bin.reset();
+            } catch (SocketTimeoutException quiet) {
+                // the server waits for our Hello first
+            }
+            ssl.setSoTimeout(connectTimeout);
             Frame hello = Frame.newBuilder().setHello(Hello.newBuilder()
                     .setProtocolVersion(PROTOCOL_VERSION).setClientName(s.clientName())).build();
-            DataInputStream i = new DataInputStream(ssl.getInputStream());
-            try {
-                OutputStream o = ssl.getOutputStream();
-                o.write(encode(hello));
-                o.flush();
-            } catch (IOException writeFailed) {
-                // The server may have sent its alert and closed before our Hello went out: the
-                // alert, which says why, is still there to read.
-                try {
-                    readFrame(i, peer);
-                } catch (IOException withReason) {
-                    if (withReason instanceof SSLException) throw withReason;
-                }
-                throw writeFailed;
-            }
+            OutputStream o = ssl.getOutputStream();
+            o.write(encode(hello));
+            o.flush();
             Frame first = readFrame(i, peer);
             if (first.getKindCase() == Frame.KindCase.GOAWAY) {
                 GoAway g = first.getGoaway();
@@ -173,7 +176,8 @@ final class Connection implements Closeable {
                         + sh.getProtocolVersion() + "; this client speaks " + PROTOCOL_VERSION);
             }
             ssl.setSoTimeout(0);
-            Connection c = new Connection(s, ssl, sh);
+            raw.established();
+            Connection c = new Connection(s, ssl, bin, sh);
             c.reader.start();
             c.startKeepAlive();
             return c;
@@ -182,6 +186,9 @@ final class Connection implements Closeable {
             throw e;
         } catch (IOException e) {
             closeQuietly(ssl != null ? ssl : raw);
+            if (raw.lostWrite() != null && !(e instanceof SSLException)) {
+                e.addSuppressed(raw.lostWrite());
+            }
             throw handshakeFailure(s, e);
         }
     }

@@ -390,13 +390,22 @@ class AdrnormClientTest {
     // ---- keep-alive ----
 
     @Test
-    void idleConnectionPingsAndAnswersPings() throws Exception {
+    void idleConnectionPings() throws Exception {
+        try (AdrnormClient c = builderFor(server).keepAlive(Duration.ofMillis(100), Duration.ofSeconds(2)).build()) {
+            Thread.sleep(700);
+            assertTrue(c.connection().pingsSent() >= 2, "pings sent: " + c.connection().pingsSent());
+            assertTrue(c.connection().pongsReceived() >= 2, "pongs received: " + c.connection().pongsReceived());
+            assertEquals(HealthResponse.ServingStatus.SERVING, c.health().getStatus());
+        }
+    }
+
+    @Test
+    void pingsAreSeenByTheServerAndServerPingsAnswered() throws Exception {
         assumeFalse(TestServer.real(), "counts the fake's Pings");
         try (FakeServer own = new FakeServer(certs);
              AdrnormClient c = builderFor(own).keepAlive(Duration.ofMillis(100), Duration.ofSeconds(2)).build()) {
             Thread.sleep(700);
             assertTrue(own.pingsReceived.get() >= 2, "pings: " + own.pingsReceived.get());
-            assertTrue(c.connection().pongsReceived() >= 2);
             assertTrue(own.pingClients(2000), "the client answers the server's Ping");
             assertEquals(HealthResponse.ServingStatus.SERVING, c.health().getStatus());
         }
