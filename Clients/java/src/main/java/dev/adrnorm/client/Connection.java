@@ -52,8 +52,6 @@ final class Connection implements Closeable {
     static final int MAX_INBOUND_FRAME_BYTES = 64 * 1024 * 1024;
     /** Room for a Frame's own fields around a payload. */
     static final int FRAME_OVERHEAD = 256;
-    /** How long the client listens after the handshake for a refusal or the server's Hello before sending its own. */
-    static final long HELLO_PROBE_MILLIS = 200;
 
     /** What a connection needs from the client's builder. */
     record Settings(String host, int port, javax.net.ssl.SSLContext sslContext, String caFile, String certFile,
@@ -139,21 +137,10 @@ final class Connection implements Closeable {
                         + "); is it an adrnorm server?");
             }
             // With TLS 1.3 the server judges the client certificate after the client's side of the
-            // handshake is done, and a refusal arrives as an alert. Writing our Hello into a
-            // connection the server has already closed fails with a bare "Broken pipe" that hides
-            // the alert, so first give the server a moment to speak: a refusal, or its own Hello
-            // (which servers may send as soon as the handshake completes), is read here.
+            // handshake is done: a refusal arrives as an alert on the first read, below (writes
+            // that fail before it are held back by HandshakeSocket so that the alert is seen).
             BufferedInputStream bin = new BufferedInputStream(ssl.getInputStream(), 64 * 1024);
             DataInputStream i = new DataInputStream(bin);
-            ssl.setSoTimeout((int) Math.max(1, Math.min(connectTimeout, HELLO_PROBE_MILLIS)));
-            try {
-                bin.mark(1);
-                if (bin.read() < 0) throw new EOFException("the server closed the connection after the handshake");
-                bin.reset();
-            } catch (SocketTimeoutException quiet) {
-                // the server waits for our Hello first
-            }
-            ssl.setSoTimeout(connectTimeout);
             Frame hello = Frame.newBuilder().setHello(Hello.newBuilder()
                     .setProtocolVersion(PROTOCOL_VERSION).setClientName(s.clientName())).build();
             OutputStream o = ssl.getOutputStream();
@@ -211,7 +198,9 @@ final class Connection implements Closeable {
                     || lower.contains("certificate_revoked") || lower.contains("access_denied")
                     || lower.contains("unsupported_certificate") || lower.contains("decrypt_error")) {
                 String which = s.certFile() == null ? "no client certificate was given (the server requires one: use keyPair(cert, key))"
-                        : "the server refused the client certificate " + s.certFile();
+                        : "the server refused the client certificate " + s.certFile()
+                        + (lower.contains("certificate_required")
+                        ? " (it was not even sent: its issuer is not a CA the server accepts client certificates from)" : "");
                 return new AdrnormException(Status.Code.UNAUTHENTICATED, "TLS handshake with " + peer + " failed: "
                         + which + " (" + m + ")", e);
             }
