@@ -59,6 +59,7 @@ final class Connection implements Closeable {
 
     private final Settings settings;
     private final String peer;
+    private final HandshakeSocket tcp;
     private final SSLSocket socket;
     private final DataInputStream in;
     private final OutputStream out;
@@ -87,8 +88,10 @@ final class Connection implements Closeable {
     private final AtomicLong pingCounter = new AtomicLong();
     private final AtomicLong pongsReceived = new AtomicLong();
 
-    private Connection(Settings s, SSLSocket socket, BufferedInputStream input, Hello serverHello) throws IOException {
+    private Connection(Settings s, HandshakeSocket tcp, SSLSocket socket, BufferedInputStream input, Hello serverHello)
+            throws IOException {
         this.settings = s;
+        this.tcp = tcp;
         this.peer = s.host() + ":" + s.port();
         this.socket = socket;
         this.in = new DataInputStream(input);
@@ -164,7 +167,7 @@ final class Connection implements Closeable {
             }
             ssl.setSoTimeout(0);
             raw.established();
-            Connection c = new Connection(s, ssl, bin, sh);
+            Connection c = new Connection(s, raw, ssl, bin, sh);
             c.reader.start();
             c.startKeepAlive();
             return c;
@@ -572,6 +575,9 @@ final class Connection implements Closeable {
         } finally {
             state.unlock();
         }
+        // The TCP socket first: closing the TLS socket alone can wait for a writer that is
+        // blocked on a server that stopped reading; closing TCP unblocks every thread.
+        closeQuietly(tcp);
         closeQuietly(socket);
         scheduler.shutdown();
     }
