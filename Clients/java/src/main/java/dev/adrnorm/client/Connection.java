@@ -192,7 +192,7 @@ final class Connection implements Closeable {
         }
         if (e instanceof EOFException) {
             return new AdrnormException(Status.Code.UNAVAILABLE, peer + " closed the connection during the handshake"
-                    + " (it may have refused the client certificate " + s.certFile() + ")", e);
+                    + certHint(s), e);
         }
         if (e instanceof SSLException) {
             String lower = m.toLowerCase();
@@ -218,11 +218,15 @@ final class Connection implements Closeable {
                         + " failed: the server does not speak ALPN \"" + ALPN + "\" (" + m + ")", e);
             }
             return new AdrnormException(Status.Code.UNAVAILABLE, "TLS handshake with " + peer + " failed: " + m
-                    + (e instanceof SSLHandshakeException ? "" : " (the server may have refused the client certificate "
-                    + s.certFile() + ")"), e);
+                    + (e instanceof SSLHandshakeException ? "" : certHint(s)), e);
         }
         return new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " failed during set-up: " + m
-                + " (the server may have refused the client certificate " + s.certFile() + ")", e);
+                + certHint(s), e);
+    }
+
+    private static String certHint(Settings s) {
+        return s.certFile() == null ? " (no client certificate was given; the server may require one: use keyPair(cert, key))"
+                : " (the server may have refused the client certificate " + s.certFile() + ")";
     }
 
     // ---- calls ----
