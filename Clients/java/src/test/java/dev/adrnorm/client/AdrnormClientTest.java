@@ -77,6 +77,12 @@ class AdrnormClientTest {
         return NormalizeRequest.newBuilder().setId("m" + i).setMention(MENTIONS.get(i % MENTIONS.size())).setTopK(topK).build();
     }
 
+    /** Waits up to 20 s for a condition (then the test's own assertion reports it). */
+    static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean() && System.nanoTime() < until) Thread.sleep(10);
+    }
+
     // ---- every method ----
 
     @Test
@@ -392,7 +398,7 @@ class AdrnormClientTest {
     @Test
     void idleConnectionPings() throws Exception {
         try (AdrnormClient c = builderFor(server).keepAlive(Duration.ofMillis(100), Duration.ofSeconds(2)).build()) {
-            Thread.sleep(700);
+            waitFor(() -> c.connection().pongsReceived() >= 2);
             assertTrue(c.connection().pingsSent() >= 2, "pings sent: " + c.connection().pingsSent());
             assertTrue(c.connection().pongsReceived() >= 2, "pongs received: " + c.connection().pongsReceived());
             assertEquals(HealthResponse.ServingStatus.SERVING, c.health().getStatus());
@@ -404,7 +410,7 @@ class AdrnormClientTest {
         assumeFalse(TestServer.real(), "counts the fake's Pings");
         try (FakeServer own = new FakeServer(certs);
              AdrnormClient c = builderFor(own).keepAlive(Duration.ofMillis(100), Duration.ofSeconds(2)).build()) {
-            Thread.sleep(700);
+            waitFor(() -> own.pingsReceived.get() >= 2);
             assertTrue(own.pingsReceived.get() >= 2, "pings: " + own.pingsReceived.get());
             assertTrue(own.pingClients(2000), "the client answers the server's Ping");
             assertEquals(HealthResponse.ServingStatus.SERVING, c.health().getStatus());
@@ -444,15 +450,18 @@ class AdrnormClientTest {
             }
             // A call that waits for a slot gives up at its own timeout: two slow streams hold both slots.
             List<Thread> holders = new ArrayList<>();
+            int opened = own.streamsOpened.get();
             for (int i = 0; i < 2; i++) {
-                NormalizeStream slow = c.normalizeStream(List.of(NormalizeRequest.newBuilder().setMention("sleep:1500 头痛").build()).iterator());
+                NormalizeStream slow = c.normalizeStream(List.of(NormalizeRequest.newBuilder().setMention("sleep:3000 头痛").build()).iterator());
                 Thread t = new Thread(() -> {
                     while (slow.hasNext()) slow.next();
                 });
                 t.start();
                 holders.add(t);
             }
-            Thread.sleep(300);
+            long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (own.streamsOpened.get() < opened + 2 && System.nanoTime() < until) Thread.sleep(5);
+            assertEquals(opened + 2, own.streamsOpened.get(), "both slow streams are open");
             AdrnormException e = assertThrows(AdrnormException.class, () -> c.health(Duration.ofMillis(300)));
             assertEquals(Status.Code.DEADLINE_EXCEEDED, e.code(), e.getMessage());
             assertTrue(e.getMessage().contains("concurrent streams"), e.getMessage());
