@@ -1,0 +1,614 @@
+package dev.adrnorm.client;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.adrnorm.wire.v1.Call;
+import dev.adrnorm.wire.v1.Cancel;
+import dev.adrnorm.wire.v1.Frame;
+import dev.adrnorm.wire.v1.GoAway;
+import dev.adrnorm.wire.v1.Hello;
+import dev.adrnorm.wire.v1.Ping;
+import dev.adrnorm.wire.v1.Pong;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * One TLS connection to an adrnorm server, multiplexing the client's calls as streams
+ * (DESIGN §3). A reader thread owns the input side and routes frames to {@link ClientCall}s; any
+ * thread writes whole frames under {@code writeLock}; a small scheduler thread sends idle Pings,
+ * answers the server's Pings and closes a connection that stops answering.
+ *
+ * <p>Locks: {@code writeLock} may be taken before {@code state}, never after it; a call's own
+ * lock is taken last. The reader never writes to the socket (a reader blocked on a write could
+ * deadlock with a server that stops reading until the client drains).
+ */
+final class Connection implements Closeable {
+    static final String ALPN = "adrn/1";
+    static final int PROTOCOL_VERSION = 1;
+    static final int DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024 + 1024;
+    /** The largest frame this client accepts from a server. */
+    static final int MAX_INBOUND_FRAME_BYTES = 64 * 1024 * 1024;
+    /** Room for a Frame's own fields around a payload. */
+    static final int FRAME_OVERHEAD = 256;
+
+    /** What a connection needs from the client's builder. */
+    record Settings(String host, int port, javax.net.ssl.SSLContext sslContext, String caFile, String certFile,
+                    long connectTimeoutMillis, long keepAliveMillis, long keepAliveTimeoutMillis, String clientName) {}
+
+    private final Settings settings;
+    private final String peer;
+    private final HandshakeSocket tcp;
+    private final SSLSocket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+    private final ScheduledExecutorService scheduler;
+    private final Thread reader;
+
+    final String serverName;
+    final int maxFrameBytes;
+    final int maxConcurrentStreams;
+    final long initialStreamCredit;
+
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final ReentrantLock state = new ReentrantLock();
+    private final Condition slotFreed = state.newCondition();
+    private final Map<Integer, ClientCall> calls = new HashMap<>();
+    private int slotsInUse;
+    private long nextStreamId = 1;
+    /** Set when no new call may start: the reason new calls fail with. */
+    private AdrnormException refusing;
+    /** Set when the socket is finished; calls still open fail with it. */
+    private boolean closed;
+
+    private volatile long lastReadNanos = System.nanoTime();
+    private volatile long writeStartedNanos;
+    private volatile long pingSentNanos;
+    private final AtomicLong pingCounter = new AtomicLong();
+    private final AtomicLong pongsReceived = new AtomicLong();
+
+    private Connection(Settings s, HandshakeSocket tcp, SSLSocket socket, BufferedInputStream input, Hello serverHello)
+            throws IOException {
+        this.settings = s;
+        this.tcp = tcp;
+        this.peer = s.host() + ":" + s.port();
+        this.socket = socket;
+        this.in = new DataInputStream(input);
+        this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+        this.serverName = serverHello.getServerName();
+        this.maxFrameBytes = serverHello.getMaxFrameBytes() == 0 ? DEFAULT_MAX_FRAME_BYTES : serverHello.getMaxFrameBytes();
+        this.maxConcurrentStreams = serverHello.getMaxConcurrentStreams() == 0
+                ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, serverHello.getMaxConcurrentStreams() & 0xffffffffL);
+        this.initialStreamCredit = serverHello.getInitialStreamCredit() & 0xffffffffL;
+        ScheduledThreadPoolExecutor sched = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "adrnorm-keepalive " + peer);
+            t.setDaemon(true);
+            return t;
+        });
+        sched.setRemoveOnCancelPolicy(true);
+        this.scheduler = sched;
+        this.reader = new Thread(this::readLoop, "adrnorm-reader " + peer);
+        this.reader.setDaemon(true);
+    }
+
+    /** Connects, completes TLS with ALPN adrn/1, exchanges Hellos; starts the reader. */
+    static Connection open(Settings s) {
+        String peer = s.host() + ":" + s.port();
+        HandshakeSocket raw = new HandshakeSocket();
+        SSLSocket ssl = null;
+        try {
+            int connectTimeout = (int) Math.min(Integer.MAX_VALUE, s.connectTimeoutMillis());
+            try {
+                raw.setTcpNoDelay(true);
+                raw.connect(new InetSocketAddress(s.host(), s.port()), connectTimeout);
+            } catch (IOException e) {
+                throw new AdrnormException(Status.Code.UNAVAILABLE, "cannot connect to " + peer + ": " + e.getMessage(), e);
+            }
+            ssl = (SSLSocket) s.sslContext().getSocketFactory().createSocket(raw, s.host(), s.port(), true);
+            SSLParameters params = ssl.getSSLParameters();
+            params.setProtocols(new String[] {"TLSv1.3"});
+            params.setApplicationProtocols(new String[] {ALPN});
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            ssl.setSSLParameters(params);
+            ssl.setSoTimeout(connectTimeout);
+            ssl.startHandshake();
+            String alpn = ssl.getApplicationProtocol();
+            if (!ALPN.equals(alpn)) {
+                throw new AdrnormException(Status.Code.UNAVAILABLE, peer + " did not agree to ALPN protocol \""
+                        + ALPN + "\" (it chose " + (alpn == null || alpn.isEmpty() ? "none" : "\"" + alpn + "\"")
+                        + "); is it an adrnorm server?");
+            }
+            // With TLS 1.3 the server judges the client certificate after the client's side of the
+            // handshake is done: a refusal arrives as an alert on the first read, below (writes
+            // that fail before it are held back by HandshakeSocket so that the alert is seen).
+            BufferedInputStream bin = new BufferedInputStream(ssl.getInputStream(), 64 * 1024);
+            DataInputStream i = new DataInputStream(bin);
+            Frame hello = Frame.newBuilder().setHello(Hello.newBuilder()
+                    .setProtocolVersion(PROTOCOL_VERSION).setClientName(s.clientName())).build();
+            OutputStream o = ssl.getOutputStream();
+            o.write(encode(hello));
+            o.flush();
+            Frame first = readFrame(i, peer);
+            if (first.getKindCase() == Frame.KindCase.GOAWAY) {
+                GoAway g = first.getGoaway();
+                throw new AdrnormException(Status.Code.forNumber(g.getCodeValue()) == Status.Code.OK
+                        ? Status.Code.UNAVAILABLE : Status.Code.forNumber(g.getCodeValue()),
+                        peer + " refused the connection: " + g.getMessage());
+            }
+            if (first.getKindCase() != Frame.KindCase.HELLO) {
+                throw new AdrnormException(Status.Code.INTERNAL, peer + " sent " + first.getKindCase()
+                        + " before its Hello; protocol error");
+            }
+            Hello sh = first.getHello();
+            if (sh.getProtocolVersion() != PROTOCOL_VERSION) {
+                throw new AdrnormException(Status.Code.UNIMPLEMENTED, peer + " speaks protocol version "
+                        + sh.getProtocolVersion() + "; this client speaks " + PROTOCOL_VERSION);
+            }
+            ssl.setSoTimeout(0);
+            raw.established();
+            Connection c = new Connection(s, raw, ssl, bin, sh);
+            c.reader.start();
+            c.startKeepAlive();
+            return c;
+        } catch (AdrnormException e) {
+            closeQuietly(ssl != null ? ssl : raw);
+            throw e;
+        } catch (IOException e) {
+            closeQuietly(ssl != null ? ssl : raw);
+            if (raw.lostWrite() != null && !(e instanceof SSLException)) {
+                e.addSuppressed(raw.lostWrite());
+            }
+            throw handshakeFailure(s, e);
+        }
+    }
+
+    private static AdrnormException handshakeFailure(Settings s, IOException e) {
+        String peer = s.host() + ":" + s.port();
+        String m = String.valueOf(e.getMessage());
+        if (e instanceof SocketTimeoutException) {
+            return new AdrnormException(Status.Code.UNAVAILABLE, peer + " did not complete the TLS handshake and Hello within "
+                    + s.connectTimeoutMillis() + " ms", e);
+        }
+        if (e instanceof EOFException) {
+            return new AdrnormException(Status.Code.UNAVAILABLE, peer + " closed the connection during the handshake"
+                    + certHint(s), e);
+        }
+        if (e instanceof SSLException) {
+            String lower = m.toLowerCase();
+            if (lower.contains("certificate_required") || lower.contains("bad_certificate") || lower.contains("unknown_ca")
+                    || lower.contains("certificate_unknown") || lower.contains("certificate_expired")
+                    || lower.contains("certificate_revoked") || lower.contains("access_denied")
+                    || lower.contains("unsupported_certificate") || lower.contains("decrypt_error")) {
+                String which = s.certFile() == null ? "no client certificate was given (the server requires one: use keyPair(cert, key))"
+                        : "the server refused the client certificate " + s.certFile()
+                        + (lower.contains("certificate_required")
+                        ? " (it was not even sent: its issuer is not a CA the server accepts client certificates from)" : "");
+                return new AdrnormException(Status.Code.UNAUTHENTICATED, "TLS handshake with " + peer + " failed: "
+                        + which + " (" + m + ")", e);
+            }
+            if (lower.contains("pkix") || lower.contains("certification path") || lower.contains("no subject alternative")
+                    || lower.contains("no name matching") || lower.contains("certificate")) {
+                return new AdrnormException(Status.Code.UNAUTHENTICATED, "TLS handshake with " + peer
+                        + " failed: the server's certificate is not trusted by " + s.caFile()
+                        + " or does not name " + s.host() + " (" + m + ")", e);
+            }
+            if (lower.contains("no_application_protocol")) {
+                return new AdrnormException(Status.Code.UNAVAILABLE, "TLS handshake with " + peer
+                        + " failed: the server does not speak ALPN \"" + ALPN + "\" (" + m + ")", e);
+            }
+            return new AdrnormException(Status.Code.UNAVAILABLE, "TLS handshake with " + peer + " failed: " + m
+                    + (e instanceof SSLHandshakeException ? "" : certHint(s)), e);
+        }
+        return new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " failed during set-up: " + m
+                + certHint(s), e);
+    }
+
+    private static String certHint(Settings s) {
+        return s.certFile() == null ? " (no client certificate was given; the server may require one: use keyPair(cert, key))"
+                : " (the server may have refused the client certificate " + s.certFile() + ")";
+    }
+
+    // ---- calls ----
+
+    /**
+     * Opens a stream for {@code call}: waits (until its deadline) for a free stream slot, gives it
+     * the next id and sends Call, with {@code firstPayload} (which uses one credit the caller
+     * has already taken) and half_close.
+     */
+    void start(ClientCall call, ByteString firstPayload, boolean halfClose) {
+        reserveSlot(call);
+        Call.Builder cb = Call.newBuilder().setMethod(call.method).setHalfClose(halfClose);
+        if (call.deadlineNanos != Long.MAX_VALUE) {
+            long leftMs = TimeUnit.NANOSECONDS.toMillis(call.deadlineNanos - System.nanoTime());
+            cb.setTimeoutMs((int) Math.max(1, Math.min(0xffffffffL, leftMs)));
+        }
+        if (firstPayload != null) cb.setPayload(firstPayload);
+        writeLock.lock();
+        try {
+            state.lock();
+            try {
+                if (refusing != null) {
+                    releaseSlotLocked();
+                    throw copy(refusing);
+                }
+                if (nextStreamId > 0xffffffffL) {
+                    releaseSlotLocked();
+                    refusing = new AdrnormException(Status.Code.UNAVAILABLE, "this connection to " + peer
+                            + " has used every stream id; make a new client");
+                    throw copy(refusing);
+                }
+                call.streamId = (int) nextStreamId;
+                nextStreamId += 2;
+                calls.put(call.streamId, call);
+            } finally {
+                state.unlock();
+            }
+            writeLocked(List.of(Frame.newBuilder().setStreamId(call.streamId).setCall(cb).build()));
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private void reserveSlot(ClientCall call) {
+        state.lock();
+        try {
+            while (true) {
+                if (refusing != null) throw copy(refusing);
+                if (slotsInUse < maxConcurrentStreams) {
+                    slotsInUse++;
+                    return;
+                }
+                try {
+                    if (call.deadlineNanos == Long.MAX_VALUE) {
+                        slotFreed.await();
+                    } else {
+                        long left = call.deadlineNanos - System.nanoTime();
+                        if (left <= 0) {
+                            throw new AdrnormException(Status.Code.DEADLINE_EXCEEDED, call.shortMethod()
+                                    + " waited its whole timeout of " + call.timeoutMillis + " ms for one of the server's "
+                                    + maxConcurrentStreams + " concurrent streams");
+                        }
+                        slotFreed.awaitNanos(left);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AdrnormException(Status.Code.CANCELLED, "interrupted while waiting for a stream", e);
+                }
+            }
+        } finally {
+            state.unlock();
+        }
+    }
+
+    private void releaseSlotLocked() {
+        slotsInUse--;
+        slotFreed.signal();
+    }
+
+    /** Sends frames of an open stream in one write; fails the connection on an I/O error. */
+    void send(List<Frame> frames) {
+        writeLock.lock();
+        try {
+            writeLocked(frames);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    void cancel(ClientCall call, String reason) {
+        if (call.streamId == 0) return;
+        try {
+            send(List.of(Frame.newBuilder().setStreamId(call.streamId)
+                    .setCancel(Cancel.newBuilder().setReason(reason)).build()));
+        } catch (AdrnormException ignored) {
+            // the connection is gone; so is the stream
+        }
+    }
+
+    /** Fails unless a payload fits in one frame the server accepts. */
+    void checkPayloadSize(ByteString payload, String what) {
+        if (payload.size() + FRAME_OVERHEAD > maxFrameBytes) {
+            throw new AdrnormException(Status.Code.INVALID_ARGUMENT, what + " is " + payload.size()
+                    + " bytes encoded; the server at " + peer + " accepts frames of at most " + maxFrameBytes + " bytes");
+        }
+    }
+
+    private void writeLocked(List<Frame> frames) {
+        state.lock();
+        try {
+            if (closed) throw copy(refusing);
+        } finally {
+            state.unlock();
+        }
+        writeStartedNanos = System.nanoTime();
+        try {
+            for (Frame f : frames) out.write(encode(f));
+            out.flush();
+        } catch (IOException e) {
+            AdrnormException lost = new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " lost while sending: " + e.getMessage(), e);
+            fail(lost);
+            throw lost;
+        } finally {
+            writeStartedNanos = 0;
+        }
+    }
+
+    static byte[] encode(Frame f) {
+        int n = f.getSerializedSize();
+        byte[] b = new byte[4 + n];
+        ByteBuffer.wrap(b).putInt(n);
+        try {
+            f.writeTo(com.google.protobuf.CodedOutputStream.newInstance(b, 4, n));
+        } catch (IOException e) {
+            throw new IllegalStateException("encoding a frame into an array of its own size failed; this is a bug", e);
+        }
+        return b;
+    }
+
+    static Frame readFrame(DataInputStream in, String peer) throws IOException {
+        int n = in.readInt();
+        if (n <= 0 || n > MAX_INBOUND_FRAME_BYTES) {
+            throw new AdrnormException(Status.Code.INTERNAL, peer + " sent a frame length of " + (n & 0xffffffffL)
+                    + " bytes (allowed 1.." + MAX_INBOUND_FRAME_BYTES + "); protocol error");
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        try {
+            return Frame.parseFrom(b);
+        } catch (InvalidProtocolBufferException e) {
+            throw new AdrnormException(Status.Code.INTERNAL, peer + " sent a frame that is not a valid Frame: " + e.getMessage(), e);
+        }
+    }
+
+    // ---- the reader ----
+
+    private void readLoop() {
+        try {
+            while (true) {
+                Frame f = readFrame(in, peer);
+                lastReadNanos = System.nanoTime();
+                dispatch(f);
+            }
+        } catch (AdrnormException e) {
+            fail(e);
+        } catch (IOException | RuntimeException e) {
+            String why = e instanceof EOFException ? "the server closed the connection" : String.valueOf(e.getMessage());
+            fail(new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " lost: " + why, e));
+        }
+    }
+
+    private void dispatch(Frame f) {
+        int id = f.getStreamId();
+        switch (f.getKindCase()) {
+            case MESSAGE -> {
+                ClientCall c = call(id);
+                if (c != null) c.onMessage(f.getMessage().getPayload());
+            }
+            case CREDIT -> {
+                ClientCall c = call(id);
+                if (c != null) c.onCredit(f.getCredit().getMessages() & 0xffffffffL);
+            }
+            case STATUS -> {
+                ClientCall c;
+                boolean closeNow;
+                state.lock();
+                try {
+                    c = calls.remove(id);
+                    if (c != null) releaseSlotLocked();
+                    closeNow = refusing != null && calls.isEmpty();
+                } finally {
+                    state.unlock();
+                }
+                if (c != null) {
+                    dev.adrnorm.wire.v1.Status s = f.getStatus();
+                    c.finish(new Status(Status.Code.forNumber(s.getCodeValue()), s.getMessage()), null);
+                }
+                if (closeNow) closeSocket();
+            }
+            case PING -> {
+                ByteString payload = f.getPing().getPayload();
+                try {
+                    scheduler.execute(() -> {
+                        try {
+                            send(List.of(Frame.newBuilder().setPong(Pong.newBuilder().setPayload(payload)).build()));
+                        } catch (AdrnormException ignored) {
+                            // the connection failed; the reader reports it
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // the connection is closing: no Pong needed
+                }
+            }
+            case PONG -> {
+                pongsReceived.incrementAndGet();
+                pingSentNanos = 0;
+            }
+            case GOAWAY -> goAway(f.getGoaway());
+            case HELLO, CALL, HALF_CLOSE, CANCEL -> throw new AdrnormException(Status.Code.INTERNAL,
+                    peer + " sent a " + f.getKindCase() + " frame, which only a client sends; protocol error");
+            default -> {
+                // a frame kind from a newer protocol revision: ignore it
+            }
+        }
+    }
+
+    private ClientCall call(int id) {
+        state.lock();
+        try {
+            return calls.get(id);
+        } finally {
+            state.unlock();
+        }
+    }
+
+    private void goAway(GoAway g) {
+        long last = g.getLastStreamId() & 0xffffffffL;
+        String why = "server " + peer + " is going away (" + Status.Code.forNumber(g.getCodeValue())
+                + (g.getMessage().isEmpty() ? "" : ": " + g.getMessage()) + ")";
+        List<ClientCall> unprocessed = new ArrayList<>();
+        boolean closeNow;
+        state.lock();
+        try {
+            if (refusing == null) {
+                refusing = new AdrnormException(Status.Code.UNAVAILABLE, why + "; it accepts no new calls: make a new client");
+            }
+            calls.entrySet().removeIf(e -> {
+                if ((e.getKey() & 0xffffffffL) > last) {
+                    unprocessed.add(e.getValue());
+                    releaseSlotLocked();
+                    return true;
+                }
+                return false;
+            });
+            slotFreed.signalAll();
+            closeNow = calls.isEmpty();
+        } finally {
+            state.unlock();
+        }
+        for (ClientCall c : unprocessed) {
+            c.finish(new Status(Status.Code.UNAVAILABLE, why + "; it did not process this " + c.shortMethod()
+                    + " call (stream " + (c.streamId & 0xffffffffL) + " > last_stream_id " + last + "): retry it on a new client"), null);
+        }
+        if (closeNow) closeSocket();
+    }
+
+    /**
+     * Ends the connection: every open call fails with {@code why}. New calls fail with the first
+     * reason given (a GoAway's, a lost connection's, or the client's close).
+     */
+    void fail(AdrnormException why) {
+        List<ClientCall> open;
+        state.lock();
+        try {
+            if (refusing == null) refusing = why;
+            closed = true;
+            open = new ArrayList<>(calls.values());
+            calls.clear();
+            slotsInUse = 0;
+            slotFreed.signalAll();
+        } finally {
+            state.unlock();
+        }
+        for (ClientCall c : open) c.finish(why.status(), why);
+        closeSocket();
+    }
+
+    // ---- keep-alive ----
+
+    private void startKeepAlive() {
+        if (settings.keepAliveMillis() <= 0) return;
+        long tick = Math.max(10, Math.min(settings.keepAliveMillis(), settings.keepAliveTimeoutMillis()) / 4);
+        scheduler.scheduleWithFixedDelay(this::keepAliveTick, tick, tick, TimeUnit.MILLISECONDS);
+    }
+
+    private void keepAliveTick() {
+        long now = System.nanoTime();
+        long timeout = TimeUnit.MILLISECONDS.toNanos(settings.keepAliveTimeoutMillis());
+        long sentAt = pingSentNanos;
+        if (sentAt != 0 && now - sentAt > timeout && lastReadNanos - sentAt < 0) {
+            fail(new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " is dead: no Pong within "
+                    + settings.keepAliveTimeoutMillis() + " ms of a Ping"));
+            return;
+        }
+        long writing = writeStartedNanos;
+        if (writing != 0 && now - writing > timeout && now - lastReadNanos > timeout) {
+            fail(new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " is dead: a write has been blocked for "
+                    + TimeUnit.NANOSECONDS.toMillis(now - writing) + " ms with nothing received"));
+            return;
+        }
+        if (sentAt == 0 && now - lastReadNanos >= TimeUnit.MILLISECONDS.toNanos(settings.keepAliveMillis())) {
+            if (!writeLock.tryLock()) return; // a write is under way; check it next tick
+            try {
+                long n = pingCounter.incrementAndGet();
+                pingSentNanos = System.nanoTime();
+                writeLocked(List.of(Frame.newBuilder().setPing(Ping.newBuilder()
+                        .setPayload(ByteString.copyFrom(ByteBuffer.allocate(8).putLong(n).array()))).build()));
+            } catch (AdrnormException ignored) {
+                // fail() has run
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    long pingsSent() {
+        return pingCounter.get();
+    }
+
+    long pongsReceived() {
+        return pongsReceived.get();
+    }
+
+    boolean isClosed() {
+        state.lock();
+        try {
+            return closed;
+        } finally {
+            state.unlock();
+        }
+    }
+
+    // ---- closing ----
+
+    private void closeSocket() {
+        state.lock();
+        try {
+            closed = true;
+            if (refusing == null) refusing = new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " is closed");
+        } finally {
+            state.unlock();
+        }
+        // The TCP socket first: closing the TLS socket alone can wait for a writer that is
+        // blocked on a server that stopped reading; closing TCP unblocks every thread.
+        closeQuietly(tcp);
+        closeQuietly(socket);
+        scheduler.shutdown();
+    }
+
+    @Override
+    public void close() {
+        fail(new AdrnormException(Status.Code.CANCELLED, "the client was closed"));
+        scheduler.shutdownNow();
+        if (Thread.currentThread() != reader) {
+            try {
+                reader.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static AdrnormException copy(AdrnormException e) {
+        // A fresh exception per caller, so that each gets its own stack trace.
+        return new AdrnormException(e.status(), e.getCause());
+    }
+
+    private static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException | RuntimeException ignored) {
+            // closing anyway
+        }
+    }
+}
