@@ -33,6 +33,9 @@ BUILD_PACKAGES=(pkg-config libssl-dev openssl libprotobuf-c-dev protobuf-c-compi
 # What the test and benchmark scripts need on top: the Python reference
 # (Debian's torch 1.13 + transformers in a venv).
 TEST_PACKAGES=(python3 python3-venv python3-pip python3-torch python3-numpy)
+# What the Python client's tests need (Scripts/test-python-client): a plain
+# venv of its own, filled from PyPI.
+PYCLIENT_PACKAGES=(python3 python3-venv python3-pip)
 
 swift_bin() {
   if command -v swift >/dev/null; then command -v swift

@@ -39,6 +39,7 @@ class TLSChannel:
         self._ssl_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._shut = False
+        self._after_handshake = False
 
     # -- set-up -------------------------------------------------------------
 
@@ -69,6 +70,10 @@ class TLSChannel:
                 raise
         self._flush_blocking(deadline)
         self.sock.settimeout(None)
+        # The peer's first application data may have come in the same read as
+        # its last handshake record: it sits in our BIO, and the socket will
+        # not signal it again. recv() decrypts it before touching the socket.
+        self._after_handshake = True
 
     def _flush_blocking(self, deadline: float) -> None:
         data = self._out.read()
@@ -89,19 +94,24 @@ class TLSChannel:
         """Blocks for the next plaintext (possibly b"" when a read carried only
         TLS records). Raises ``ChannelClosed`` at EOF, ``ssl.SSLError`` on a
         TLS error (an alert from the peer included), ``OSError`` otherwise."""
-        data = self.sock.recv(_RECV_BYTES)
-        if not data:
-            raise ChannelClosed("the server closed the connection")
+        if self._after_handshake:
+            self._after_handshake = False
+            data = b""
+        else:
+            data = self.sock.recv(_RECV_BYTES)
+            if not data:
+                raise ChannelClosed("the peer closed the connection")
         chunks: List[bytes] = []
         with self._ssl_lock:
-            self._in.write(data)
+            if data:
+                self._in.write(data)
             try:
                 while True:
                     chunks.append(self._ssl.read(_RECV_BYTES))
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLZeroReturnError:
-                raise ChannelClosed("the server closed the TLS session") from None
+                raise ChannelClosed("the peer closed the TLS session") from None
             pending = self._out.pending
         if pending:
             # TLS answers of our own (rare in 1.3: key updates). Never block the

@@ -73,6 +73,8 @@ class _Progress:
 
     def update(self, done: int, final: bool = False) -> None:
         self.done = done
+        if final:
+            self.total = done  # the line count was an estimate (repeated pair lines)
         now = time.monotonic()
         if not final and now - self.last < 0.1:
             return
