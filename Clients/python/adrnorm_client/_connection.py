@@ -48,7 +48,7 @@ class Stream:
     reader fills ``messages``/``credit``/``status``, a failure sets ``error``."""
 
     __slots__ = ("id", "method", "cond", "messages", "credit", "status", "error", "finished",
-                 "consumed")
+                 "consumed", "ready", "half_close_queued", "half_close_sent", "pumping")
 
     def __init__(self, method: str) -> None:
         self.id = 0
@@ -60,6 +60,16 @@ class Stream:
         self.error: Optional[RPCError] = None
         self.finished = False
         self.consumed = 0  # responses the caller has taken (stream window)
+        # Encoded Message frames waiting for credit, sent in order by one
+        # pumper at a time (see Connection.pump).
+        self.ready: Deque[bytes] = deque()
+        self.half_close_queued = False
+        self.half_close_sent = False
+        self.pumping = False
+
+
+def _half_close(stream_id: int) -> bytes:
+    return encode_frame(wire.Frame(stream_id=stream_id, half_close=wire.HalfClose()))
 
 
 def fresh(err: RPCError) -> RPCError:
@@ -257,6 +267,48 @@ class Connection:
         if not ok:
             raise DeadlineExceeded(f"{what}: could not send within the timeout (connection busy)")
 
+    def pump(self, s: Stream, deadline: Optional[float], *, nonblocking: bool = False) -> bool:
+        """Sends ``s.ready`` as far as credit allows (then the HalfClose once
+        ``ready`` is empty). One pumper per stream at a time keeps frames in
+        order; a call that finds another pumping returns at once. With
+        ``nonblocking`` (the reader thread, on Credit) nothing waits: if the
+        send side is busy the frames go back and it returns False."""
+        with s.cond:
+            if s.pumping:
+                return True
+            s.pumping = True
+        try:
+            while True:
+                with s.cond:
+                    n = min(s.credit, len(s.ready))
+                    batch = [s.ready.popleft() for _ in range(n)]
+                    s.credit -= n
+                    close = s.half_close_queued and not s.ready and not s.half_close_sent
+                    if not batch and not close:
+                        s.pumping = False  # decided under the lock: no lost wake-up
+                        return True
+                    s.half_close_sent = s.half_close_sent or close
+                frames = batch + [_half_close(s.id)] if close else batch
+                data = b"".join(frames)
+                if nonblocking:
+                    sent = len(data) <= 65536 and self._channel.send(data, 0)
+                    if not sent:
+                        with s.cond:
+                            s.ready.extendleft(reversed(batch))
+                            s.credit += n
+                            if close:
+                                s.half_close_sent = False
+                            s.pumping = False
+                            s.cond.notify_all()
+                        return False
+                else:
+                    self.send(data, deadline, what=s.method)
+        except BaseException:
+            with s.cond:
+                s.pumping = False
+                s.cond.notify_all()
+            raise
+
     def cancel(self, s: Stream, reason: str) -> None:
         """Abandons ``s`` (best effort; the server answers CANCELLED)."""
         with s.cond:
@@ -292,11 +344,19 @@ class Connection:
                 if not data:
                     continue
                 touched: List[Stream] = []
+                credited: List[Stream] = []
                 for frame in self._decoder.feed(data):
-                    self._dispatch(frame, touched)
+                    self._dispatch(frame, touched, credited)
                 for s in touched:
                     with s.cond:
                         s.cond.notify_all()
+                # Send waiting requests right here: a hop to the stream's
+                # sender thread costs a GIL hand-off per credit round trip.
+                for s in credited:
+                    try:
+                        self.pump(s, None, nonblocking=True)
+                    except (OSError, RPCError):
+                        pass  # the next recv reports the broken connection
         except ChannelClosed as e:
             reason = Unavailable(f"{e} ({self.address})")
         except ssl.SSLError as e:
@@ -317,7 +377,7 @@ class Connection:
         self._hello_event.set()
         self._channel.close()
 
-    def _dispatch(self, frame: wire.Frame, touched: List[Stream]) -> None:
+    def _dispatch(self, frame: wire.Frame, touched: List[Stream], credited: List[Stream]) -> None:
         kind = frame.WhichOneof("kind")
         sid = frame.stream_id
         if sid == 0:
@@ -350,6 +410,8 @@ class Connection:
         elif kind == "credit":
             with s.cond:
                 s.credit += frame.credit.messages
+                if s.ready or (s.half_close_queued and not s.half_close_sent):
+                    credited.append(s)
         elif kind == "status":
             with s.cond:
                 s.status = (frame.status.code, frame.status.message)

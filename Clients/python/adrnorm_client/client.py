@@ -296,7 +296,9 @@ class Client:
 
 
 class _StreamSender(threading.Thread):
-    """Feeds a NormalizeStream as credit and the window allow."""
+    """Feeds a NormalizeStream: pulls requests while fewer than ``window``
+    results are outstanding, encodes them into ``Stream.ready``, and pumps
+    them out as credit allows (the reader thread also pumps on Credit)."""
 
     _BATCH = 256
 
@@ -309,7 +311,7 @@ class _StreamSender(threading.Thread):
         self.ids: "deque[str]" = deque()
         self.error: Optional[BaseException] = None
         self.exhausted = False
-        self.sent = 0
+        self.pulled = 0
         self._stopped = False
 
     def stop(self) -> None:
@@ -325,42 +327,56 @@ class _StreamSender(threading.Thread):
                             f"not a str or NormalizeRequest")
         return item._to_proto()
 
+    def _action(self) -> Optional[str]:
+        """What to do next ("stop", "pump", "pull") or None to wait; under s.cond."""
+        s = self.s
+        if s.finished or self._stopped:
+            return "stop"
+        if not s.pumping and ((s.ready and s.credit > 0)
+                              or (s.half_close_queued and not s.ready and not s.half_close_sent)):
+            return "pump"
+        if not self.exhausted and self.pulled - s.consumed < self.window:
+            return "pull"
+        if s.half_close_sent:
+            return "stop"
+        return None
+
     def run(self) -> None:
         s, conn = self.s, self.conn
         try:
-            while not self.exhausted:
+            while True:
                 with s.cond:
-                    while (s.credit <= 0 or self.sent - s.consumed >= self.window) \
-                            and not s.finished and not self._stopped:
+                    action = self._action()
+                    while action is None:
                         left = remaining(self.deadline)
                         if left is not None and left <= 0:
                             return  # the consumer raises DeadlineExceeded
                         s.cond.wait(left)
-                    if s.finished or self._stopped:
-                        return
-                    allowance = min(s.credit, self.window - (self.sent - s.consumed), self._BATCH)
+                        action = self._action()
+                    room = self.window - (self.pulled - s.consumed)
+                if action == "stop":
+                    return
+                if action == "pump":
+                    conn.pump(s, self.deadline)
+                    continue
                 frames = []
-                for _ in range(allowance):
+                for _ in range(min(room, self._BATCH)):
                     try:
                         item = next(self.it)
                     except StopIteration:
                         self.exhausted = True
                         break
-                    req = self._request(item, self.sent + len(frames))
+                    req = self._request(item, self.pulled)
                     payload = req.SerializeToString()
-                    conn.check_size(len(payload), f"request {self.sent + len(frames)} (id {req.id!r})")
+                    conn.check_size(len(payload), f"request {self.pulled} (id {req.id!r})")
                     self.ids.append(req.id)
+                    self.pulled += 1
                     frames.append(encode_frame(wire.Frame(stream_id=s.id,
                                                           message=wire.Message(payload=payload))))
                 with s.cond:
-                    s.credit -= len(frames)
-                if self.exhausted:
-                    frames.append(encode_frame(wire.Frame(stream_id=s.id, half_close=wire.HalfClose())))
-                if self._stopped:
-                    return
-                if frames:
-                    conn.send(b"".join(frames), self.deadline, what="NormalizeStream")
-                self.sent += len(frames) - (1 if self.exhausted else 0)
+                    s.ready.extend(frames)
+                    s.half_close_queued = self.exhausted
+                conn.pump(s, self.deadline)
         except BaseException as e:
             self.error = e
             conn.cancel(s, f"the request iterator failed: {type(e).__name__}")
