@@ -59,6 +59,9 @@ class StatusCode(enum.IntEnum):
     DATA_LOSS = 15
     UNAUTHENTICATED = 16
 
+    def __str__(self) -> str:
+        return self.name
+
     @classmethod
     def of(cls, value: int) -> "StatusCode":
         """The code for ``value``; an unknown number becomes ``UNKNOWN``."""

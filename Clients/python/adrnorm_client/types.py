@@ -24,7 +24,12 @@ __all__ = [
 ]
 
 
-class Template(enum.IntEnum):
+class _NamedIntEnum(enum.IntEnum):
+    def __str__(self) -> str:  # "SERVING", not "1" (IntEnum's str on 3.11+)
+        return self.name
+
+
+class Template(_NamedIntEnum):
     """How a candidate PT is rendered to text (DESIGN §1 item 2)."""
 
     UNSPECIFIED = 0  #: the server's default (FULL unless configured)
@@ -33,7 +38,7 @@ class Template(enum.IntEnum):
     PT_LLT = 3
 
 
-class RetrievalMode(enum.IntEnum):
+class RetrievalMode(_NamedIntEnum):
     """How candidates are retrieved."""
 
     UNSPECIFIED = 0  #: BM25
@@ -41,7 +46,7 @@ class RetrievalMode(enum.IntEnum):
     EXACT = 2
 
 
-class Scorer(enum.IntEnum):
+class Scorer(_NamedIntEnum):
     """What produces a normalization's probabilities."""
 
     UNSPECIFIED = 0  #: the server's default (MODEL when it has weights)
@@ -49,7 +54,7 @@ class Scorer(enum.IntEnum):
     LEXICAL = 2
 
 
-class HealthStatus(enum.IntEnum):
+class HealthStatus(_NamedIntEnum):
     """The answer of :meth:`Client.health`."""
 
     UNKNOWN = 0

@@ -104,7 +104,12 @@ def normalize(req: pb.NormalizeRequest) -> pb.NormalizeResponse:
 
 def retrieve(req: pb.RetrieveRequest) -> pb.RetrieveResponse:
     _check_mention(req.mention)
-    ranked = _ranked(req.mention, _top_k(req.top_k))
+    if req.mode == pb.RETRIEVAL_MODE_EXACT:
+        m = req.mention.strip()
+        hits = [(i, 1.0 if m == t[1] or m in t[2] else 0.0) for i, t in enumerate(TERMS)]
+        ranked = sorted(hits, key=lambda h: (-h[1], h[0]))[:_top_k(req.top_k)]
+    else:
+        ranked = _ranked(req.mention, _top_k(req.top_k))
     best = ranked[0][1] if ranked else 0.0
     resp = pb.RetrieveResponse(template=req.template or pb.TEMPLATE_FULL,
                                mode=req.mode or pb.RETRIEVAL_MODE_BM25)
@@ -367,7 +372,7 @@ class FakeServer:
     host = "127.0.0.1"
 
     def __init__(self, certs: str, *, max_concurrent_streams: int = 64, initial_stream_credit: int = 32,
-                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES, port: int = 0) -> None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
         ctx.load_cert_chain(os.path.join(certs, "server.pem"), os.path.join(certs, "server.key"))
@@ -389,7 +394,7 @@ class FakeServer:
         self.protocol_errors: List[str] = []
         self.handshake_failures: List[str] = []
         self.connections: List[_Connection] = []
-        self._listener = socket.create_server((self.host, 0))
+        self._listener = socket.create_server((self.host, port))
         self.port = self._listener.getsockname()[1]
         self._running = True
         threading.Thread(target=self._accept, daemon=True).start()
@@ -441,3 +446,20 @@ class FakeServer:
             c.kill()
 
     stop = kill
+
+
+if __name__ == "__main__":
+    # Stands in for `adrnorm serve` (same flags) to exercise the real-server
+    # fixture: ADRNORM_REAL_SERVER=1 ADRNORM_BIN=tests/fake_server.py.
+    import argparse
+    import sys
+    p = argparse.ArgumentParser()
+    p.add_argument("command", choices=["serve"])
+    p.add_argument("--listen", required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key")
+    p.add_argument("--client-ca")
+    a = p.parse_args()
+    srv = FakeServer(os.path.dirname(a.cert), port=int(a.listen.rpartition(":")[2]))
+    print(f"fake adrnorm serve on {srv.host}:{srv.port}", file=sys.stderr)
+    threading.Event().wait()

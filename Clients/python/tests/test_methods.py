@@ -33,7 +33,12 @@ def test_retrieve(client):
     assert r.candidates[0].retrieval_prob == pytest.approx(1.0 if scores[0] > 0 else 0.0)
     assert all(c.term.pt_code and c.term.pt_name for c in r.candidates)
     assert len({c.term.pt_code for c in r.candidates}) == 5
-    assert r.template == Template.FULL and r.mode == RetrievalMode.BM25
+    # The effective template and mode (a server may also echo UNSPECIFIED).
+    assert r.template in (Template.FULL, Template.UNSPECIFIED)
+    assert r.mode in (RetrievalMode.BM25, RetrievalMode.UNSPECIFIED)
+    exact = client.retrieve("头晕", top_k=3, mode=RetrievalMode.EXACT)
+    assert exact.mode == RetrievalMode.EXACT
+    assert [c.score for c in exact.candidates] == sorted((c.score for c in exact.candidates), reverse=True)
 
 
 def test_retrieve_default_top_k_is_100_or_the_dictionary(client):

@@ -81,3 +81,9 @@ def test_tests_import_the_installed_package():
         assert adrnorm_client.__file__.startswith(sys.prefix), adrnorm_client.__file__
         from importlib.resources import files
         assert files("adrnorm_client").joinpath("py.typed").is_file()
+
+
+def test_enums_print_their_names():
+    from adrnorm_client import HealthStatus, Template
+    assert str(HealthStatus.SERVING) == "SERVING" and f"{Template.FULL}" == "FULL"
+    assert str(StatusCode.INVALID_ARGUMENT) == "INVALID_ARGUMENT" and StatusCode.INVALID_ARGUMENT == 3
