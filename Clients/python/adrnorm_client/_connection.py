@@ -244,7 +244,11 @@ class Connection:
                 call.payload = payload
             if metadata:
                 call.metadata.update(metadata)
-            self.send(encode_frame(wire.Frame(stream_id=s.id, call=call)), deadline, what=method)
+            try:
+                self.send(encode_frame(wire.Frame(stream_id=s.id, call=call)), deadline, what=method)
+            except BaseException:
+                self._release(s)  # the Call never went out: the server knows nothing of it
+                raise
         finally:
             self._open_lock.release()
         return s
@@ -500,9 +504,8 @@ class Connection:
 
     def ping(self, deadline: Optional[float]) -> float:
         """Sends a Ping and waits for its Pong; returns the round trip in seconds."""
-        err = self._unusable() if self._error is not None else None
-        if err is not None:
-            raise err
+        if self._error is not None:
+            raise fresh(self._error)
         payload = b"call" + next(self._ping_seq).to_bytes(8, "big")
         ev = threading.Event()
         self._pong_waiters[payload] = ev

@@ -222,8 +222,10 @@ class _Connection:
                 return
             self.client_name = f.hello.client_name
             srv.client_names.append(f.hello.client_name)
+            if not srv.send_hello:
+                return
             self.send(wire.Frame(hello=wire.Hello(
-                protocol_version=1, server_name="adrnorm-fake", max_frame_bytes=srv.max_frame_bytes,
+                protocol_version=srv.protocol_version, server_name="adrnorm-fake", max_frame_bytes=srv.max_frame_bytes,
                 max_concurrent_streams=srv.max_concurrent_streams,
                 initial_stream_credit=srv.initial_stream_credit)))
             return
@@ -384,6 +386,8 @@ class FakeServer:
         self.initial_stream_credit = initial_stream_credit
         self.max_frame_bytes = max_frame_bytes
         self.answer_pings = True
+        self.send_hello = True
+        self.protocol_version = 1
         self.stream_item_delay = 0.0
         self.pings_received = 0
         self.credit_violations = 0

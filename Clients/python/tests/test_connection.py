@@ -278,3 +278,19 @@ def test_server_ping_is_answered(client, server):
             break
         time.sleep(0.01)
     assert any(b"are-you-there" in c.pongs for c in server.connections)
+
+
+@pytest.mark.fake_only
+def test_server_that_never_says_hello(fresh_server, make_client):
+    fresh_server.send_hello = False
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match="did not answer the protocol Hello"):
+        make_client(fresh_server, connect_timeout=0.5)
+    assert time.monotonic() - start < 3
+
+
+@pytest.mark.fake_only
+def test_protocol_version_mismatch(fresh_server, make_client):
+    fresh_server.protocol_version = 2
+    with pytest.raises(ConnectionError, match="protocol version 2"):
+        make_client(fresh_server)

@@ -97,3 +97,8 @@ def test_request_over_the_frame_limit_fails_locally(client):
     with pytest.raises(InvalidArgument, match="max_frame_bytes"):
         client.normalize("头" * (3 * 1024 * 1024))
     assert client.health() == HealthStatus.SERVING
+
+
+def test_unknown_pt_code_is_invalid_argument(client):
+    with pytest.raises(InvalidArgument, match="pt_code"):
+        client.score([("头晕", "no-such-pt")])
