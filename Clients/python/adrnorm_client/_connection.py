@@ -361,8 +361,11 @@ class Connection:
                         self.pump(s, None, nonblocking=True)
                     except (OSError, RPCError):
                         pass  # the next recv reports the broken connection
-        except ChannelClosed as e:
-            reason = Unavailable(f"{e} ({self.address})")
+        except ChannelClosed:
+            why = ""
+            if self._goaway is not None:
+                why = f" after GoAway ({self._goaway[2] or StatusCode.of(self._goaway[1]).name})"
+            reason = Unavailable(f"the server {self.address} closed the connection{why}")
         except ssl.SSLError as e:
             if self.server_hello is None:
                 self._handshake_error = describe_ssl_error(
