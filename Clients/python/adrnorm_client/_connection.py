@@ -47,13 +47,16 @@ class Stream:
     """Client-side state of one stream. Fields change under ``cond``; the
     reader fills ``messages``/``credit``/``status``, a failure sets ``error``."""
 
-    __slots__ = ("id", "method", "cond", "messages", "credit", "status", "error", "finished",
+    __slots__ = ("id", "method", "lock", "cond", "messages", "credit", "status", "error", "finished",
                  "consumed", "ready", "half_close_queued", "half_close_sent", "pumping")
 
     def __init__(self, method: str) -> None:
         self.id = 0
         self.method = method
-        self.cond = threading.Condition(threading.Lock())
+        # `with lock:` guards the fields (a C-level lock: cheaper than entering
+        # the Condition, which wraps the same lock); `cond` waits and notifies.
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
         self.messages: Deque[bytes] = deque()
         self.credit = 0
         self.status: Optional[Tuple[int, str]] = None
@@ -277,13 +280,13 @@ class Connection:
         order; a call that finds another pumping returns at once. With
         ``nonblocking`` (the reader thread, on Credit) nothing waits: if the
         send side is busy the frames go back and it returns False."""
-        with s.cond:
+        with s.lock:
             if s.pumping:
                 return True
             s.pumping = True
         try:
             while True:
-                with s.cond:
+                with s.lock:
                     n = min(s.credit, len(s.ready))
                     batch = [s.ready.popleft() for _ in range(n)]
                     s.credit -= n
@@ -297,7 +300,7 @@ class Connection:
                 if nonblocking:
                     sent = len(data) <= 65536 and self._channel.send(data, 0)
                     if not sent:
-                        with s.cond:
+                        with s.lock:
                             s.ready.extendleft(reversed(batch))
                             s.credit += n
                             if close:
@@ -308,14 +311,14 @@ class Connection:
                 else:
                     self.send(data, deadline, what=s.method)
         except BaseException:
-            with s.cond:
+            with s.lock:
                 s.pumping = False
                 s.cond.notify_all()
             raise
 
     def cancel(self, s: Stream, reason: str) -> None:
         """Abandons ``s`` (best effort; the server answers CANCELLED)."""
-        with s.cond:
+        with s.lock:
             if s.finished:
                 return
         if self._error is not None:
@@ -352,7 +355,7 @@ class Connection:
                 for frame in self._decoder.feed(data):
                     self._dispatch(frame, touched, credited)
                 for s in touched:
-                    with s.cond:
+                    with s.lock:
                         s.cond.notify_all()
                 # Send waiting requests right here: a hop to the stream's
                 # sender thread costs a GIL hand-off per credit round trip.
@@ -412,15 +415,15 @@ class Connection:
         if s is None:
             return  # late frames of a stream already failed locally
         if kind == "message":
-            with s.cond:
+            with s.lock:
                 s.messages.append(frame.message.payload)
         elif kind == "credit":
-            with s.cond:
+            with s.lock:
                 s.credit += frame.credit.messages
                 if s.ready or (s.half_close_queued and not s.half_close_sent):
                     credited.append(s)
         elif kind == "status":
-            with s.cond:
+            with s.lock:
                 s.status = (frame.status.code, frame.status.message)
                 s.finished = True
             self._release(s)
@@ -438,7 +441,7 @@ class Connection:
             self._cond.notify_all()
             close_now = self._active == 0
         for s in doomed:
-            with s.cond:
+            with s.lock:
                 s.error = Unavailable(f"{self.address} did not process this call (GoAway after stream "
                                       f"{g.last_stream_id}: {g.message or StatusCode.of(g.code).name}); "
                                       f"retry on a new Client")
@@ -458,7 +461,7 @@ class Connection:
             self._active = 0
             self._cond.notify_all()
         for s in streams:
-            with s.cond:
+            with s.lock:
                 if not s.finished:
                     s.error = fresh(err)
                     s.finished = True

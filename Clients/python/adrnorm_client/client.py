@@ -147,7 +147,7 @@ class Client:
         s = conn.open_stream(method, deadline, payload=request.SerializeToString(), half_close=True,
                              metadata=self.metadata)
         try:
-            with s.cond:
+            with s.lock:
                 while not s.finished:
                     left = remaining(deadline)
                     if left is not None and left <= 0:
@@ -251,7 +251,7 @@ class Client:
             sender.start()
             yielded = 0
             while True:
-                with s.cond:
+                with s.lock:
                     while not s.messages and not s.finished and sender.error is None:
                         left = remaining(deadline)
                         if left is not None and left <= 0:
@@ -275,7 +275,7 @@ class Client:
                                        f"{expected!r} was expected (out of order)")
                     yielded += 1
                     yield NormalizeResult._from_proto(resp)
-                with s.cond:
+                with s.lock:
                     s.consumed = yielded
                     s.cond.notify_all()
             if s.error is not None:
@@ -316,7 +316,7 @@ class _StreamSender(threading.Thread):
 
     def stop(self) -> None:
         self._stopped = True
-        with self.s.cond:
+        with self.s.lock:
             self.s.cond.notify_all()
 
     def _request(self, item: Any, index: int) -> pb.NormalizeRequest:
@@ -345,7 +345,7 @@ class _StreamSender(threading.Thread):
         s, conn = self.s, self.conn
         try:
             while True:
-                with s.cond:
+                with s.lock:
                     action = self._action()
                     while action is None:
                         left = remaining(self.deadline)
@@ -373,12 +373,12 @@ class _StreamSender(threading.Thread):
                     self.pulled += 1
                     frames.append(encode_frame(wire.Frame(stream_id=s.id,
                                                           message=wire.Message(payload=payload))))
-                with s.cond:
+                with s.lock:
                     s.ready.extend(frames)
                     s.half_close_queued = self.exhausted
                 conn.pump(s, self.deadline)
         except BaseException as e:
             self.error = e
             conn.cancel(s, f"the request iterator failed: {type(e).__name__}")
-            with s.cond:
+            with s.lock:
                 s.cond.notify_all()

@@ -63,10 +63,12 @@ class HealthStatus(_NamedIntEnum):
 
 
 def _enum(cls, value: int):
-    try:
-        return cls(value)
-    except ValueError:  # a newer server's value: keep the number
-        return value
+    # A dict lookup: calling the enum class costs more on the hot path. A
+    # newer server's value stays a plain number.
+    return _MEMBERS[cls].get(value, value)
+
+
+_MEMBERS = {cls: {m.value: m for m in cls} for cls in (Template, RetrievalMode, Scorer, HealthStatus)}
 
 
 @dataclass(frozen=True)
