@@ -11,7 +11,9 @@ Results are the frozen dataclasses of :mod:`adrnorm_client.types`; failures
 raise the :class:`RPCError` subclasses of :mod:`adrnorm_client.errors`.
 """
 
-from .client import DEFAULT, Client
+from .client import DEFAULT, Client, _version
+
+__version__ = _version()
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
 from .types import *  # noqa: F401,F403

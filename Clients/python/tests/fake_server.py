@@ -253,6 +253,7 @@ class _Connection:
                 self.streams[s.id] = s
                 srv.max_open_streams = max(srv.max_open_streams, len(self.streams))
             srv.calls.append(f.call.method)
+            srv.metadata.append(dict(f.call.metadata))
             threading.Thread(target=self._serve, args=(s,), daemon=True).start()
             if f.call.HasField("payload"):
                 self._message(s, f.call.payload)
@@ -394,6 +395,7 @@ class FakeServer:
         self.max_outstanding = 0
         self.max_open_streams = 0
         self.calls: List[str] = []
+        self.metadata: List[Dict[str, str]] = []
         self.client_names: List[str] = []
         self.protocol_errors: List[str] = []
         self.handshake_failures: List[str] = []

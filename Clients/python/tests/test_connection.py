@@ -294,3 +294,11 @@ def test_protocol_version_mismatch(fresh_server, make_client):
     fresh_server.protocol_version = 2
     with pytest.raises(ConnectionError, match="protocol version 2"):
         make_client(fresh_server)
+
+
+def test_metadata_goes_with_every_call(server, make_client):
+    c = make_client(server, metadata={"request-id": "pv-42"})
+    c.health()
+    list(c.normalize_stream(["头晕"]))
+    if server.kind == "fake":
+        assert server.metadata[-2:] == [{"request-id": "pv-42"}] * 2
