@@ -13,10 +13,9 @@ import argparse
 import dataclasses
 import enum
 import json
-import os
 import sys
 import time
-from typing import Any, Iterator, List, Optional, TextIO, Tuple
+from typing import Any, Dict, Iterator, List, Optional, TextIO, Tuple
 
 from .client import Client
 from .errors import ClientConfigError, RPCError
@@ -147,7 +146,7 @@ def _normalize(client: Client, args: argparse.Namespace) -> int:
 
 
 def _result_json(r: NormalizeResult, mention: str) -> dict:
-    d = {"id": r.id, "mention": mention}
+    d: Dict[str, Any] = {"id": r.id, "mention": mention}
     if not r.ok:
         d["error"] = {"code": r.error.code.name, "message": r.error.message}  # type: ignore[union-attr]
         return d

@@ -6,7 +6,7 @@ import os
 import ssl
 import threading
 import time
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from ._connection import Connection, Stream, fresh, remaining
 from ._proto.adrnorm.v1 import normalizer_pb2 as pb

@@ -342,9 +342,7 @@ class _Connection:
             for kind, payload in items:
                 if kind == "cancel" or self.closed:
                     return self._finish(s, wire.CANCELLED, "cancelled by the client")
-                if kind == "half_close":
-                    if consumed_since_credit:
-                        pass  # no more requests follow: credit is moot
+                if kind == "half_close":  # no more requests: credit is moot
                     return self._finish(s, wire.OK, "", *out)
                 if s.deadline is not None and time.monotonic() > s.deadline:
                     return self._finish(s, wire.DEADLINE_EXCEEDED, "deadline exceeded", *out)
