@@ -1,0 +1,168 @@
+"""TLS over a plain socket through memory BIOs.
+
+Why not ``SSLSocket``: the connection reads on one thread while other threads
+write, and OpenSSL does not allow ``SSL_read`` and ``SSL_write`` on one
+``SSL*`` at the same time. Here every touch of the ``SSLObject`` holds
+``_ssl_lock`` (held only for in-memory work, never across socket I/O), the
+socket itself is read by one thread and written under ``_send_lock``, which
+also keeps TLS records in order on the wire. Lock order: send, then ssl.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from typing import List, Optional
+
+_RECV_BYTES = 256 * 1024
+
+
+class ChannelClosed(Exception):
+    """The peer closed the connection (TCP EOF or TLS close_notify)."""
+
+
+class TLSChannel:
+    """A TLS session on a connected socket, safe for one reader thread and
+    any number of writer threads. Call order: :meth:`handshake` once, then
+    :meth:`recv` (one thread) / :meth:`send` (any), then :meth:`shutdown`
+    (any thread, wakes the others) and :meth:`close` (after the reader)."""
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, *, server_side: bool,
+                 server_hostname: Optional[str] = None) -> None:
+        self.sock = sock
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        self._ssl = context.wrap_bio(self._in, self._out, server_side=server_side,
+                                     server_hostname=server_hostname)
+        self._ssl_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._shut = False
+        self._after_handshake = False
+
+    # -- set-up -------------------------------------------------------------
+
+    def handshake(self, deadline: float) -> None:
+        """Runs the TLS handshake, bounded by ``deadline`` (time.monotonic()).
+        Raises ``ssl.SSLError`` (with OpenSSL's reason), ``ChannelClosed`` or
+        ``socket.timeout``."""
+        while True:
+            try:
+                self._ssl.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush_blocking(deadline)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout("TLS handshake timed out")
+                self.sock.settimeout(remaining)
+                data = self.sock.recv(_RECV_BYTES)
+                if not data:
+                    raise ChannelClosed("the peer closed the connection during the TLS handshake")
+                self._in.write(data)
+            except ssl.SSLError:
+                # Send our alert, so the peer learns why, then re-raise.
+                try:
+                    self._flush_blocking(min(deadline, time.monotonic() + 1))
+                except OSError:
+                    pass
+                raise
+        self._flush_blocking(deadline)
+        self.sock.settimeout(None)
+        # The peer's first application data may have come in the same read as
+        # its last handshake record: it sits in our BIO, and the socket will
+        # not signal it again. recv() decrypts it before touching the socket.
+        self._after_handshake = True
+
+    def _flush_blocking(self, deadline: float) -> None:
+        data = self._out.read()
+        if data:
+            self.sock.settimeout(max(0.001, deadline - time.monotonic()))
+            self.sock.sendall(data)
+
+    @property
+    def alpn_protocol(self) -> Optional[str]:
+        return self._ssl.selected_alpn_protocol()
+
+    def peer_certificate(self) -> Optional[dict]:
+        return self._ssl.getpeercert()
+
+    # -- data ----------------------------------------------------------------
+
+    def recv(self) -> bytes:
+        """Blocks for the next plaintext (possibly b"" when a read carried only
+        TLS records). Raises ``ChannelClosed`` at EOF, ``ssl.SSLError`` on a
+        TLS error (an alert from the peer included), ``OSError`` otherwise."""
+        if self._after_handshake:
+            self._after_handshake = False
+            data = b""
+        else:
+            data = self.sock.recv(_RECV_BYTES)
+            if not data:
+                raise ChannelClosed("the peer closed the connection")
+        chunks: List[bytes] = []
+        with self._ssl_lock:
+            if data:
+                self._in.write(data)
+            try:
+                while True:
+                    chunks.append(self._ssl.read(_RECV_BYTES))
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLZeroReturnError:
+                raise ChannelClosed("the peer closed the TLS session") from None
+            pending = self._out.pending
+        if pending:
+            # TLS answers of our own (rare in 1.3: key updates). Never block the
+            # reader on a writer: if one holds the lock it drains the BIO.
+            if self._send_lock.acquire(blocking=False):
+                try:
+                    self._drain_locked()
+                finally:
+                    self._send_lock.release()
+        return b"".join(chunks)
+
+    def send(self, data: bytes, timeout: Optional[float] = None) -> bool:
+        """Encrypts and sends ``data`` whole, in order with other senders.
+        Returns False (nothing sent) if the send lock was not free within
+        ``timeout`` seconds (None waits); raises ``OSError`` if the socket
+        fails mid-way (the connection is then unusable)."""
+        if not self._send_lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return False
+        try:
+            with self._ssl_lock:
+                view = memoryview(data)
+                while view:
+                    n = self._ssl.write(view)
+                    view = view[n:]
+            self._drain_locked()
+        finally:
+            self._send_lock.release()
+        return True
+
+    def _drain_locked(self) -> None:
+        while True:
+            with self._ssl_lock:
+                out = self._out.read()
+            if not out:
+                return
+            self.sock.sendall(out)
+
+    def shutdown(self) -> None:
+        """Wakes a blocked reader and writers (both get an error); idempotent."""
+        if self._shut:
+            return
+        self._shut = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Closes the descriptor; call once the reader thread has stopped."""
+        self.shutdown()
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,327 @@
+"""Plain, immutable values the client takes and returns.
+
+They mirror the messages of ``Protos/adrnorm/v1/normalizer.proto``; the
+``_from_proto`` helpers convert, so the protobuf classes never leak into user
+code. Lists become tuples so that results can be hashed and compared.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple, Union
+
+from ._proto.adrnorm.v1 import normalizer_pb2 as pb
+from .errors import StatusCode
+
+__all__ = [
+    "Template", "RetrievalMode", "Scorer", "HealthStatus",
+    "PreferredTerm", "RetrievedCandidate", "RetrieveResult",
+    "ScorePair", "PairScore",
+    "NormalizeRequest", "MatchedTerm", "ScoredCandidate", "Timings", "ItemError",
+    "NormalizeResult",
+    "ModelInfo", "DictionaryInfo", "Defaults", "CacheStats", "ServerInfo",
+]
+
+
+class _NamedIntEnum(enum.IntEnum):
+    def __str__(self) -> str:  # "SERVING", not "1" (IntEnum's str on 3.11+)
+        return self.name
+
+
+class Template(_NamedIntEnum):
+    """How a candidate PT is rendered to text (DESIGN §1 item 2)."""
+
+    UNSPECIFIED = 0  #: the server's default (FULL unless configured)
+    FULL = 1
+    PT_ONLY = 2
+    PT_LLT = 3
+
+
+class RetrievalMode(_NamedIntEnum):
+    """How candidates are retrieved."""
+
+    UNSPECIFIED = 0  #: BM25
+    BM25 = 1
+    EXACT = 2
+
+
+class Scorer(_NamedIntEnum):
+    """What produces a normalization's probabilities."""
+
+    UNSPECIFIED = 0  #: the server's default (MODEL when it has weights)
+    MODEL = 1
+    LEXICAL = 2
+
+
+class HealthStatus(_NamedIntEnum):
+    """The answer of :meth:`Client.health`."""
+
+    UNKNOWN = 0
+    SERVING = 1
+    NOT_SERVING = 2
+
+
+def _enum(cls, value: int):
+    # A dict lookup: calling the enum class costs more on the hot path. A
+    # newer server's value stays a plain number.
+    return _MEMBERS[cls].get(value, value)
+
+
+_MEMBERS = {cls: {m.value: m for m in cls} for cls in (Template, RetrievalMode, Scorer, HealthStatus)}
+
+
+@dataclass(frozen=True)
+class PreferredTerm:
+    """A MedDRA Preferred Term with its primary-SOC hierarchy."""
+
+    pt_code: str
+    pt_name: str
+    llt_names: Tuple[str, ...] = ()
+    hlt_name: str = ""
+    hlgt_name: str = ""
+    soc_name: str = ""
+    soc_code: str = ""  #: empty when the dictionary is a CSV
+
+    @classmethod
+    def _from_proto(cls, m: pb.PreferredTerm) -> "PreferredTerm":
+        return cls(m.pt_code, m.pt_name, tuple(m.llt_names), m.hlt_name,
+                   m.hlgt_name, m.soc_name, m.soc_code)
+
+
+@dataclass(frozen=True)
+class RetrievedCandidate:
+    """One retrieval hit: 1-based ``rank``, BM25 ``score`` (1/0 in EXACT
+    mode) and ``retrieval_prob`` = score / best score returned."""
+
+    rank: int
+    term: PreferredTerm
+    score: float
+    retrieval_prob: float
+
+
+@dataclass(frozen=True)
+class RetrieveResult:
+    """The answer of :meth:`Client.retrieve`, best candidate first."""
+
+    candidates: Tuple[RetrievedCandidate, ...]
+    template: Union[Template, int]
+    mode: Union[RetrievalMode, int]
+
+    @classmethod
+    def _from_proto(cls, m: pb.RetrieveResponse) -> "RetrieveResult":
+        return cls(
+            tuple(RetrievedCandidate(c.rank, PreferredTerm._from_proto(c.term), c.score,
+                                     c.retrieval_prob) for c in m.candidates),
+            _enum(Template, m.template), _enum(RetrievalMode, m.mode))
+
+
+@dataclass(frozen=True)
+class ScorePair:
+    """A (mention, candidate) pair for :meth:`Client.score`: give exactly one
+    of ``pt_code`` (a PT of the server's dictionary, rendered with the call's
+    template) or ``candidate_text`` (used as is)."""
+
+    mention: str
+    pt_code: Optional[str] = None
+    candidate_text: Optional[str] = None
+
+    def _to_proto(self) -> pb.ScorePair:
+        if (self.pt_code is None) == (self.candidate_text is None):
+            raise ValueError("ScorePair needs exactly one of pt_code or candidate_text "
+                             f"(mention {self.mention!r})")
+        if self.pt_code is not None:
+            return pb.ScorePair(mention=self.mention, pt_code=self.pt_code)
+        return pb.ScorePair(mention=self.mention, candidate_text=self.candidate_text)
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """The cross-encoder's output for one pair; ``prob_1`` is the
+    probability of the label named ``match``."""
+
+    logit_0: float
+    logit_1: float
+    prob_0: float
+    prob_1: float
+    candidate_text: str  #: the text that was scored
+
+
+@dataclass(frozen=True)
+class NormalizeRequest:
+    """One mention to normalize. Fields left at their defaults take the
+    server's (``top_k`` 100, ``threshold`` 0.3, template FULL); a
+    ``threshold`` of ``0.0`` is a threshold of its own, ``None`` the default."""
+
+    mention: str
+    id: str = ""
+    top_k: int = 0
+    threshold: Optional[float] = None
+    template: Template = Template.UNSPECIFIED
+    return_top_scored: int = 0  #: also return the best N scored candidates
+    scorer: Scorer = Scorer.UNSPECIFIED
+
+    def _to_proto(self) -> pb.NormalizeRequest:
+        m = pb.NormalizeRequest(id=self.id, mention=self.mention, top_k=self.top_k,
+                                template=int(self.template),
+                                return_top_scored=self.return_top_scored,
+                                scorer=int(self.scorer))
+        if self.threshold is not None:
+            m.threshold = self.threshold
+        return m
+
+
+@dataclass(frozen=True)
+class MatchedTerm:
+    """A PT whose probability reached the threshold."""
+
+    term: PreferredTerm
+    probability: float
+    retrieval_rank: int  #: BM25 rank among the retrieved candidates, 1-based
+
+
+@dataclass(frozen=True)
+class ScoredCandidate:
+    """One of the best scored candidates (``return_top_scored``)."""
+
+    term: PreferredTerm
+    probability: float
+    bm25_score: float
+    retrieval_rank: int
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where the server spent its time on one mention, in milliseconds."""
+
+    retrieval_ms: float = 0.0
+    tokenization_ms: float = 0.0
+    queue_wait_ms: float = 0.0
+    inference_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """Why one item of a :meth:`Client.normalize_stream` failed (the stream
+    goes on)."""
+
+    code: StatusCode
+    message: str
+
+
+@dataclass(frozen=True)
+class NormalizeResult:
+    """The normalization of one mention: every PT with probability ≥
+    ``threshold``, best first (possibly none). In a stream, a failed item has
+    ``error`` set and nothing else but ``id``; check :attr:`ok`."""
+
+    id: str
+    matches: Tuple[MatchedTerm, ...] = ()
+    top_scored: Tuple[ScoredCandidate, ...] = ()
+    timings: Optional[Timings] = None
+    scorer: Union[Scorer, int] = Scorer.UNSPECIFIED
+    threshold: float = 0.0
+    error: Optional[ItemError] = None
+    cached: bool = False  #: the probabilities came from the server's cache
+
+    @property
+    def ok(self) -> bool:
+        """True unless this item failed."""
+        return self.error is None
+
+    @property
+    def pt_codes(self) -> Tuple[str, ...]:
+        """The matched PT codes, best first."""
+        return tuple(m.term.pt_code for m in self.matches)
+
+    @classmethod
+    def _from_proto(cls, m: pb.NormalizeResponse) -> "NormalizeResult":
+        if m.HasField("error"):
+            return cls(m.id, error=ItemError(StatusCode.of(m.error.code), m.error.message))
+        t = m.timings
+        return cls(
+            m.id,
+            tuple(MatchedTerm(PreferredTerm._from_proto(x.term), x.probability, x.retrieval_rank)
+                  for x in m.matches),
+            tuple(ScoredCandidate(PreferredTerm._from_proto(x.term), x.probability,
+                                  x.bm25_score, x.retrieval_rank) for x in m.top_scored),
+            Timings(t.retrieval_ms, t.tokenization_ms, t.queue_wait_ms, t.inference_ms,
+                    t.total_ms) if m.HasField("timings") else None,
+            _enum(Scorer, m.scorer), m.threshold, None, m.cached)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The cross-encoder the server runs."""
+
+    name: str
+    num_layers: int
+    hidden_size: int
+    max_length: int
+    id2label: Dict[int, str] = field(default_factory=dict)
+    match_label_id: int = 1
+    weights_sha256: str = ""
+    synthetic: bool = False  #: the demo model: not for clinical use
+
+
+@dataclass(frozen=True)
+class DictionaryInfo:
+    """The dictionary the server loaded."""
+
+    source: str
+    version: str
+    pt_count: int
+    llt_count: int
+    soc_count: int
+    digest: str
+    synthetic: bool = False  #: the demo dictionary: not MedDRA
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The values a request gets for fields it leaves at zero."""
+
+    top_k: int
+    threshold: float
+    template: Union[Template, int]
+    scorer: Union[Scorer, int]
+    max_mention_chars: int
+    max_length: int
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """The server's result cache."""
+
+    hits: int
+    misses: int
+    entries: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """The answer of :meth:`Client.info`."""
+
+    server_name: str
+    server_version: str
+    protocol_version: int
+    model: ModelInfo
+    dictionary: DictionaryInfo
+    defaults: Defaults
+    cache: CacheStats
+
+    @classmethod
+    def _from_proto(cls, m: pb.InfoResponse) -> "ServerInfo":
+        mo, d, df, c = m.model, m.dictionary, m.defaults, m.cache
+        return cls(
+            m.server_name, m.server_version, m.protocol_version,
+            ModelInfo(mo.name, mo.num_layers, mo.hidden_size, mo.max_length,
+                      dict(sorted(mo.id2label.items())), mo.match_label_id,
+                      mo.weights_sha256, mo.synthetic),
+            DictionaryInfo(d.source, d.version, d.pt_count, d.llt_count, d.soc_count,
+                           d.digest, d.synthetic),
+            Defaults(df.top_k, df.threshold, _enum(Template, df.template),
+                     _enum(Scorer, df.scorer), df.max_mention_chars, df.max_length),
+            CacheStats(c.hits, c.misses, c.entries, c.capacity))
