@@ -41,19 +41,24 @@ public final class TLSSession {
     /// OpenSSL → network (owned by `ssl`).
     private let networkOut: OpaquePointer
     public private(set) var handshakeComplete = false
+    /// Keeps the context (and memory its callbacks use, such as the ALPN
+    /// list) alive as long as this session; `SSL_new` only counts a
+    /// reference to the `SSL_CTX` itself.
+    private let contextOwner: AnyObject
 
     /// A server-side session on `context`.
     public convenience init(server context: TLSContext) throws(TLSError) {
-        try self.init(context: context.context, isServer: true, serverName: nil)
+        try self.init(context: context.context, owner: context, isServer: true, serverName: nil)
     }
 
     /// A client-side session that verifies the server as `serverName`
     /// (a DNS name or an IP address).
     public convenience init(client context: TLSClientContext, serverName: String) throws(TLSError) {
-        try self.init(context: context.context, isServer: false, serverName: serverName)
+        try self.init(context: context.context, owner: context, isServer: false, serverName: serverName)
     }
 
-    private init(context: OpaquePointer, isServer: Bool, serverName: String?) throws(TLSError) {
+    private init(context: OpaquePointer, owner: AnyObject, isServer: Bool, serverName: String?) throws(TLSError) {
+        contextOwner = owner
         ERR_clear_error()
         guard let ssl = SSL_new(context) else {
             throw .openSSL(operation: "SSL_new", errors: drainOpenSSLErrors())
@@ -62,6 +67,10 @@ public final class TLSSession {
             SSL_free(ssl)
             throw .openSSL(operation: "BIO_new", errors: drainOpenSSLErrors())
         }
+        // An empty input BIO must read as "retry later", not as end of
+        // stream (the default), or OpenSSL sees EOF between TCP segments.
+        // (BIO_set_mem_eof_return is a macro over BIO_ctrl.)
+        _ = BIO_ctrl(rbio, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, nil)
         SSL_set_bio(ssl, rbio, wbio)
         self.ssl = ssl
         networkIn = rbio
