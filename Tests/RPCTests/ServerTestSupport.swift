@@ -83,6 +83,11 @@ final class FakeNormalizer: NormalizerService {
             slowStopped.signal()
             throw ServiceError(context.cancellation.cancellationCode ?? .cancelled, "stopped")
         }
+        if request.mention.hasPrefix("big:") {
+            // About 20 KB of response for flow-control tests.
+            return .init(id: request.id, matches: Array(repeating: .init(term: Self.term, probability: 0.5, retrievalRank: 1),
+                                                        count: 200))
+        }
         if request.mention.hasPrefix("wait:"), let ms = UInt32(request.mention.dropFirst(5)) {
             waitStarted.increment()
             usleep(ms * 1000)

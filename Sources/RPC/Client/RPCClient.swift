@@ -148,6 +148,13 @@ public final class RPCClient: @unchecked Sendable {
         queue.async { [self] in channel?.sendRaw(bytes) }
     }
 
+    /// Stops (or resumes) reading from the connection, so the server's
+    /// output backs up: for flow-control tests. A paused client receives
+    /// nothing, Credit included.
+    public func setReadingPaused(_ paused: Bool) {
+        queue.async { [self] in channel?.setReadingPaused(paused) }
+    }
+
     /// Waits until the connection is closed (by the server, or `close()`).
     public func closed() async -> ConnectionEnd {
         await withCheckedContinuation { (c: CheckedContinuation<ConnectionEnd, Never>) in

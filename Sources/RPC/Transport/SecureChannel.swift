@@ -41,6 +41,8 @@ final class SecureChannel: @unchecked Sendable {
     private var pausedForOutput = false
     /// Reading stopped because framing failed; the connection is ending.
     private var framingFailed = false
+    /// Reading stopped on the owner's request (flow-control tests).
+    private var readingPausedByOwner = false
     private var decoder: FrameDecoder
     private var plaintextOut: [UInt8] = []
     private var plaintextIn: [UInt8] = []
@@ -113,6 +115,14 @@ final class SecureChannel: @unchecked Sendable {
         guard state == .open else { return }
         plaintextOut.append(contentsOf: bytes)
         if !inReadEvent { flush() }
+    }
+
+    /// Stops or resumes reading from the socket at the owner's request.
+    func setReadingPaused(_ paused: Bool) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard state != .closed else { return }
+        readingPausedByOwner = paused
+        updateReadInterest()
     }
 
     /// Sends what is queued plus a TLS close_notify, then closes.
@@ -280,7 +290,7 @@ final class SecureChannel: @unchecked Sendable {
         let pending = pendingOutputBytes
         if pending > outputLimit { pausedForOutput = true }
         else if pending <= outputLimit / 2 { pausedForOutput = false }
-        setInterest(read: !pausedForOutput && !framingFailed, write: pending > 0 || state == .closed)
+        setInterest(read: !pausedForOutput && !framingFailed && !readingPausedByOwner, write: pending > 0)
     }
 
     /// The one place where sources are suspended and resumed, so the
