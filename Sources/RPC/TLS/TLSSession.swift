@@ -176,6 +176,7 @@ public final class TLSSession {
 
     /// The negotiated ALPN protocol, if any.
     public var negotiatedProtocol: String? {
+        ERR_clear_error()
         var data: UnsafePointer<UInt8>?
         var length: UInt32 = 0
         SSL_get0_alpn_selected(ssl, &data, &length)
@@ -188,6 +189,7 @@ public final class TLSSession {
 
     /// The verified peer certificate's identity, or nil without one.
     public var peerIdentity: PeerIdentity? {
+        ERR_clear_error()
         guard let certificate = SSL_get1_peer_certificate(ssl) else { return nil }
         defer { X509_free(certificate) }
         var uris: [String] = [], dnsNames: [String] = []
