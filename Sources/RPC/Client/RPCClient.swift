@@ -29,6 +29,7 @@ public struct ClientConfiguration: Sendable {
 /// How a client connection ended: the server's GoAway if it sent one, and
 /// the error if it was not an orderly close.
 public struct ConnectionEnd: Sendable, Equatable {
+    /// The server's GoAway: the last stream it will finish, and why.
     public struct GoAway: Sendable, Equatable {
         public let lastStreamID: StreamID
         public let code: StatusCode

@@ -37,6 +37,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// BM25 (or exact) top-k candidates for one mention.
     public struct RetrieveRequest: Equatable, Sendable {
         public var mention: String
         public var topK: UInt32
@@ -49,6 +50,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// One retrieved PT: its 1-based rank, BM25 score and score / max score.
     public struct RetrievedCandidate: Equatable, Sendable {
         public var rank: UInt32
         public var term: PreferredTerm?
@@ -60,6 +62,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// The candidates of a Retrieve call, best first.
     public struct RetrieveResponse: Equatable, Sendable {
         public var candidates: [RetrievedCandidate]
         public var template: Template
@@ -71,6 +74,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// A (mention, candidate) pair to score; the candidate is a PT code or free text.
     public struct ScorePair: Equatable, Sendable {
         /// A PT of the server's dictionary, or free candidate text.
         public enum Candidate: Equatable, Sendable {
@@ -85,6 +89,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// Cross-encoder scoring of a batch of pairs.
     public struct ScoreRequest: Equatable, Sendable {
         public var pairs: [ScorePair]
         public var template: Template
@@ -94,6 +99,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// Logits and probabilities of one pair; `prob1` is P(match).
     public struct PairScore: Equatable, Sendable {
         public var logit0: Double
         public var logit1: Double
@@ -108,11 +114,13 @@ public enum AdrnormV1 {
         }
     }
 
+    /// One `PairScore` per request pair, in request order.
     public struct ScoreResponse: Equatable, Sendable {
         public var scores: [PairScore]
         public init(scores: [PairScore] = []) { self.scores = scores }
     }
 
+    /// The full pipeline for one mention (also each NormalizeStream item).
     public struct NormalizeRequest: Equatable, Sendable {
         public var id: String
         public var mention: String
@@ -130,6 +138,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// A PT whose probability reached the threshold.
     public struct MatchedTerm: Equatable, Sendable {
         public var term: PreferredTerm?
         public var probability: Double
@@ -140,6 +149,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// One of the best scored candidates, when asked for.
     public struct ScoredCandidate: Equatable, Sendable {
         public var term: PreferredTerm?
         public var probability: Double
@@ -153,6 +163,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// Where a normalization spent its time, in milliseconds.
     public struct Timings: Equatable, Sendable {
         public var retrievalMs: Double
         public var tokenizationMs: Double
@@ -174,6 +185,7 @@ public enum AdrnormV1 {
         public init(code: StatusCode, message: String) { self.code = code; self.message = message }
     }
 
+    /// The matched PTs of one mention, echoing the request id.
     public struct NormalizeResponse: Equatable, Sendable {
         public var id: String
         public var matches: [MatchedTerm]
@@ -193,10 +205,12 @@ public enum AdrnormV1 {
         }
     }
 
+    /// Asks for the server, model and dictionary description.
     public struct InfoRequest: Equatable, Sendable {
         public init() {}
     }
 
+    /// The cross-encoder the server runs.
     public struct ModelInfo: Equatable, Sendable {
         public var name: String
         public var numLayers: UInt32
@@ -216,6 +230,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// The dictionary the server serves.
     public struct DictionaryInfo: Equatable, Sendable {
         public var source: String
         public var version: String
@@ -232,6 +247,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// The values a request field left at zero takes.
     public struct Defaults: Equatable, Sendable {
         public var topK: UInt32
         public var threshold: Double
@@ -247,6 +263,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// The result cache counters.
     public struct CacheStats: Equatable, Sendable {
         public var hits: UInt64
         public var misses: UInt64
@@ -258,6 +275,7 @@ public enum AdrnormV1 {
         }
     }
 
+    /// What the server runs: model, dictionary, defaults, cache.
     public struct InfoResponse: Equatable, Sendable {
         public var serverName: String
         public var serverVersion: String
@@ -275,11 +293,14 @@ public enum AdrnormV1 {
         }
     }
 
+    /// Asks whether the server is serving.
     public struct HealthRequest: Equatable, Sendable {
         public init() {}
     }
 
+    /// SERVING or NOT_SERVING.
     public struct HealthResponse: Equatable, Sendable {
+        /// The serving state.
         public enum ServingStatus: UInt32, Sendable { case unknown = 0, serving = 1, notServing = 2 }
         public var status: ServingStatus
         public init(status: ServingStatus = .unknown) { self.status = status }

@@ -6,6 +6,7 @@ import Glibc
 /// "localhost:PORT" or "*:PORT" (every IPv4 interface). Port 0 asks the
 /// kernel for a free port; the bound port is read back after `bind`.
 public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The address family.
     public enum Family: Sendable { case ipv4, ipv6 }
 
     public let host: String

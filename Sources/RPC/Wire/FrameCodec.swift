@@ -7,6 +7,7 @@ public struct FrameDecoder: Sendable {
     /// The default limit: a 4 MiB payload plus 1 KiB of frame overhead.
     public static let defaultMaxFrameBytes: UInt32 = 4 * 1024 * 1024 + 1024
 
+    /// What `next()` found.
     public enum Step: Equatable, Sendable {
         case frame(Frame)
         case needMoreData
