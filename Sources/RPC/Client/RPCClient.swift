@@ -92,8 +92,12 @@ public final class RPCClient: @unchecked Sendable {
                     _ = Glibc.close(fd)
                     return c.resume(returning: .failure(.tls(error)))
                 }
+                // No output limit on the client side: a client that stopped
+                // reading because the server is slow to read would deadlock
+                // with a server applying back-pressure. Its sends are bounded
+                // by credit instead.
                 let channel = SecureChannel(fd: fd, tls: session, queue: client.queue,
-                                            maxFrameBytes: FrameDecoder.defaultMaxFrameBytes, outputLimit: 64 << 20)
+                                            maxFrameBytes: FrameDecoder.defaultMaxFrameBytes, outputLimit: .max)
                 client.channel = channel
                 channel.delegate = client
                 client.helloWaiter = c
