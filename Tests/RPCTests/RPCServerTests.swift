@@ -105,6 +105,14 @@ struct RPCServerTests {
         }
         #expect(utf8.contains("mention") && utf8.contains("UTF-8"))
         #expect(service.calls.count == 0, "no handler may run for a request that does not decode")
+        // A response too large for one frame is an error, not a broken connection.
+        let huge = await expectStatus(.resourceExhausted) { () throws(RPCError) in
+            _ = try await client.normalize(.init(id: "h", mention: "huge"))
+        }
+        #expect(huge.contains("frame limit"))
+        let items = try await client.normalizeStream([.init(id: "h1", mention: "huge"), .init(id: "ok", mention: "头痛")])
+        #expect(items.map(\.id) == ["h1", "ok"])
+        #expect(items[0].error?.code == .resourceExhausted && items[1].error == nil)
         #expect(try await client.health().status == .serving)
         client.close()
         await server.shutdown(drainTimeout: .seconds(5))
@@ -125,15 +133,20 @@ struct RPCServerTests {
         await server.shutdown(drainTimeout: .seconds(5))
     }
 
-    @Test("stream ids must increase: a reused id is a connection error with GoAway")
+    @Test("stream ids must increase: a reused id is a connection error with GoAway, and nothing after it is served")
     func streamIDsIncrease() async throws {
-        let server = try Loopback.startServer()
+        let service = FakeNormalizer()
+        let server = try Loopback.startServer(service: service)
         let client = try await Loopback.connect(server)
         let call = Frame.Call(method: NormalizerMethod.health.rawValue, payload: [], halfClose: true)
+        // 99 after 101 is the violation; 103, in the same write, must not be served.
         client.sendRaw(Frame(streamID: StreamID(101), kind: .call(call)).lengthPrefixed()
-                       + Frame(streamID: StreamID(99), kind: .call(call)).lengthPrefixed())
+                       + Frame(streamID: StreamID(99), kind: .call(call)).lengthPrefixed()
+                       + Frame(streamID: StreamID(103), kind: .call(call)).lengthPrefixed())
         let end = await client.closed()
         #expect(end.goAway?.message.contains("ids must increase") == true)
+        #expect(end.goAway?.lastStreamID == StreamID(101))
+        #expect(service.calls.count <= 1, "a call after the connection error was served")
         await server.shutdown(drainTimeout: .seconds(5))
     }
 

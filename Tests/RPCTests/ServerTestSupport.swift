@@ -83,6 +83,12 @@ final class FakeNormalizer: NormalizerService {
             slowStopped.signal()
             throw ServiceError(context.cancellation.cancellationCode ?? .cancelled, "stopped")
         }
+        if request.mention == "huge" {
+            // Over 4 MiB: more than one frame may carry.
+            let long = String(repeating: "很长的名字", count: 100)
+            return .init(id: request.id, matches: Array(repeating: .init(term: .init(ptCode: "1", ptName: long), probability: 0.5),
+                                                        count: 3000))
+        }
         if request.mention.hasPrefix("big:") {
             // About 20 KB of response for flow-control tests.
             return .init(id: request.id, matches: Array(repeating: .init(term: Self.term, probability: 0.5, retrievalRank: 1),

@@ -287,7 +287,9 @@ extension RPCClient: SecureChannelDelegate {
 public final class RPCClientStream: @unchecked Sendable {
     public let id: StreamID
     public let method: String
-    private unowned let client: RPCClient
+    /// Strong: a stream keeps its connection; the client drops the stream
+    /// when it ends, which breaks the cycle.
+    private let client: RPCClient
     private var credit: UInt32
     private var pendingSends: [(payload: [UInt8], sent: CheckedContinuation<Result<Void, RPCError>, Never>?)] = []
     private var pendingHead = 0

@@ -281,6 +281,9 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     private func completeUnary(_ id: StreamID, _ result: Result<[UInt8], ServiceError>) {
         guard let stream = streams[id.rawValue] else { return } // deadline or cancel answered it
         switch result {
+        case .success(let bytes) where !fitsInFrame(bytes):
+            finish(stream, .resourceExhausted, "the response (\(bytes.count) bytes) exceeds the frame limit of "
+                   + "\(configuration.maxFrameBytes) bytes; ask for fewer results")
         case .success(let bytes):
             channel.send(Frame(streamID: id, kind: .message(payload: bytes)))
             finish(stream, .ok, "")
@@ -306,8 +309,21 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         }
     }
 
+    /// Whether a payload fits a frame the client will accept (the same
+    /// limit as ours; 64 bytes spare for the frame's own fields).
+    private func fitsInFrame(_ payload: [UInt8]) -> Bool {
+        payload.count + 64 <= Int(configuration.maxFrameBytes)
+    }
+
     private func completeItem(_ id: StreamID, _ sequence: Int, _ response: [UInt8]) {
         guard let stream = streams[id.rawValue] else { return }
+        var response = response
+        if !fitsInFrame(response) {
+            let requestID = (try? AdrnormV1.NormalizeResponse(serializedBytes: response))?.id ?? ""
+            response = AdrnormV1.NormalizeResponse(id: requestID, error: .init(
+                code: .resourceExhausted, message: "the response (\(response.count) bytes) exceeds the frame limit; "
+                + "ask for fewer results")).serializedBytes()
+        }
         stream.inFlight -= 1
         stream.finished[sequence] = response
         while let next = stream.finished.removeValue(forKey: stream.nextToSend) {

@@ -43,6 +43,8 @@ final class SecureChannel: @unchecked Sendable {
     private var framingFailed = false
     /// Reading stopped on the owner's request (flow-control tests).
     private var readingPausedByOwner = false
+    /// The owner decided to close: no more input is read or delivered.
+    private var inputStopped = false
     private var decoder: FrameDecoder
     private var plaintextOut: [UInt8] = []
     private var plaintextIn: [UInt8] = []
@@ -129,6 +131,8 @@ final class SecureChannel: @unchecked Sendable {
     func closeGracefully() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state != .closed else { return }
+        // Frames that arrive after this decision are not acted on.
+        inputStopped = true
         if state == .open {
             encryptPending()
             tls.shutdown()
@@ -207,7 +211,7 @@ final class SecureChannel: @unchecked Sendable {
                 return
             }
         }
-        guard state == .open, !framingFailed else { return }
+        guard state == .open, !framingFailed, !inputStopped else { return }
         let result = tls.read(into: &plaintextIn)
         if !plaintextIn.isEmpty {
             decoder.append(plaintextIn)
@@ -226,7 +230,7 @@ final class SecureChannel: @unchecked Sendable {
     }
 
     private func decodeFrames() {
-        while state == .open && !framingFailed {
+        while state == .open && !framingFailed && !inputStopped {
             do {
                 guard case .frame(let frame) = try decoder.next() else { return }
                 delegate?.channel(self, didReceive: frame)
@@ -290,7 +294,8 @@ final class SecureChannel: @unchecked Sendable {
         let pending = pendingOutputBytes
         if pending > outputLimit { pausedForOutput = true }
         else if pending <= outputLimit / 2 { pausedForOutput = false }
-        setInterest(read: !pausedForOutput && !framingFailed && !readingPausedByOwner, write: pending > 0)
+        setInterest(read: !pausedForOutput && !framingFailed && !readingPausedByOwner && !inputStopped,
+                    write: pending > 0)
     }
 
     /// The one place where sources are suspended and resumed, so the
