@@ -133,6 +133,16 @@ struct RPCServerTests {
         await server.shutdown(drainTimeout: .seconds(5))
     }
 
+    @Test("GoAway still arrives when the bad prefix is followed by megabytes the server never reads")
+    func goAwayWithUnreadInput() async throws {
+        let server = try Loopback.startServer()
+        let offender = try await Loopback.connect(server)
+        offender.sendRaw([0xFF, 0xFF, 0xFF, 0xFF] + Array(repeating: 0x55, count: 4 << 20))
+        let end = await offender.closed()
+        #expect(end.goAway?.message.contains("frame length prefix") == true, "\(end)")
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+
     @Test("stream ids must increase: a reused id is a connection error with GoAway, and nothing after it is served")
     func streamIDsIncrease() async throws {
         let service = FakeNormalizer()

@@ -45,6 +45,7 @@ final class FakeNormalizer: NormalizerService {
     let slowStopped = Event()
     let waitStarted = Counter()
 
+    static let bigName = String(repeating: "x", count: 200_000)
     static let term = AdrnormV1.PreferredTerm(ptCode: "10019211", ptName: "头痛", lltNames: ["头疼"], hltName: "头痛NEC",
                                               hlgtName: "头痛", socName: "各类神经系统疾病")
 
@@ -90,9 +91,8 @@ final class FakeNormalizer: NormalizerService {
                                                         count: 3000))
         }
         if request.mention.hasPrefix("big:") {
-            // About 20 KB of response for flow-control tests.
-            return .init(id: request.id, matches: Array(repeating: .init(term: Self.term, probability: 0.5, retrievalRank: 1),
-                                                        count: 200))
+            // About 200 KB of response for flow-control tests.
+            return .init(id: request.id, matches: [.init(term: .init(ptCode: "big", ptName: Self.bigName), probability: 0.5)])
         }
         if request.mention.hasPrefix("wait:"), let ms = UInt32(request.mention.dropFirst(5)) {
             waitStarted.increment()

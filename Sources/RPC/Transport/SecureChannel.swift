@@ -29,7 +29,11 @@ final class SecureChannel: @unchecked Sendable {
     weak var delegate: SecureChannelDelegate?
     let tls: TLSSession
 
-    private enum State { case handshaking, open, closed }
+    /// `lingering`: our output is sent and our side shut down; input is read
+    /// and discarded until the peer closes (or a short timeout), so that
+    /// closing with unread input does not reset the connection and destroy
+    /// the GoAway we just sent.
+    private enum State { case handshaking, open, lingering, closed }
     private var state: State = .handshaking
     private let fd: Int32
     private let readSource: DispatchSourceRead
@@ -122,7 +126,7 @@ final class SecureChannel: @unchecked Sendable {
     /// Stops or resumes reading from the socket at the owner's request.
     func setReadingPaused(_ paused: Bool) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard state != .closed else { return }
+        guard state == .open || state == .handshaking else { return }
         readingPausedByOwner = paused
         updateReadInterest()
     }
@@ -130,7 +134,7 @@ final class SecureChannel: @unchecked Sendable {
     /// Sends what is queued plus a TLS close_notify, then closes.
     func closeGracefully() {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard state != .closed else { return }
+        guard state == .open || state == .handshaking else { return }
         // Frames that arrive after this decision are not acted on.
         inputStopped = true
         if state == .open {
@@ -161,6 +165,7 @@ final class SecureChannel: @unchecked Sendable {
 
     private func handleReadable() {
         guard state != .closed else { return }
+        if state == .lingering { return discardInput() }
         lastActivity = .now()
         var sawEOF = false
         // Bounded, so one busy connection cannot starve the others on a
@@ -179,17 +184,45 @@ final class SecureChannel: @unchecked Sendable {
         inReadEvent = true
         advanceTLS()
         inReadEvent = false
-        guard state != .closed else { return }
+        guard state == .open || state == .handshaking else {
+            if sawEOF && state == .lingering { close(error: nil) }
+            return
+        }
         flush()
-        if sawEOF && state != .closed {
+        if sawEOF && state != .closed && state != .lingering {
             close(error: state == .handshaking || !closeAfterFlush
                   ? .connectionClosed(reason: "the peer closed the connection") : nil)
         }
     }
 
     private func handleWritable() {
-        guard state != .closed else { return }
+        guard state == .open || state == .handshaking else { return }
         flush()
+    }
+
+    /// Output done: send FIN, then read and drop input until the peer's FIN.
+    private func beginLinger() {
+        state = .lingering
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        setInterest(read: true, write: false)
+        queue.asyncAfter(deadline: .now() + .seconds(2)) { [weak self] in
+            guard let self, self.state == .lingering else { return }
+            self.close(error: nil)
+        }
+    }
+
+    private func discardInput() {
+        while true {
+            let result: IOResult<Int>
+            do throws(RPCError) { result = try Socket.read(fd, into: readBuffer) } catch {
+                return close(error: nil)
+            }
+            switch result {
+            case .wouldBlock: return
+            case .processed(0): return close(error: nil)
+            case .processed: continue
+            }
+        }
     }
 
     /// Runs the handshake, then decrypts and decodes everything available.
@@ -255,13 +288,13 @@ final class SecureChannel: @unchecked Sendable {
     /// Encrypts queued frames and writes as much as the socket takes; arms
     /// the write source for the rest.
     private func flush() {
-        guard state != .closed else { return }
+        guard state == .open || state == .handshaking else { return }
         encryptPending()
         flushCiphertext()
     }
 
     private func flushCiphertext() {
-        guard state != .closed else { return }
+        guard state == .open || state == .handshaking else { return }
         tls.takeCiphertext(into: &ciphertextOut)
         while ciphertextOffset < ciphertextOut.count {
             let attempt = ciphertextOut.withUnsafeBytes { raw in
@@ -280,7 +313,7 @@ final class SecureChannel: @unchecked Sendable {
         if ciphertextOffset == ciphertextOut.count {
             ciphertextOut.removeAll(keepingCapacity: ciphertextOut.capacity <= 1 << 20)
             ciphertextOffset = 0
-            if closeAfterFlush { close(error: nil); return }
+            if closeAfterFlush { beginLinger(); return }
         } else if ciphertextOffset > 1 << 20 {
             ciphertextOut.removeFirst(ciphertextOffset)
             ciphertextOffset = 0
@@ -296,6 +329,7 @@ final class SecureChannel: @unchecked Sendable {
         else if pending <= outputLimit / 2 { pausedForOutput = false }
         setInterest(read: !pausedForOutput && !framingFailed && !readingPausedByOwner && !inputStopped,
                     write: pending > 0)
+        // (A lingering channel sets its own interest in `beginLinger`.)
     }
 
     /// The one place where sources are suspended and resumed, so the
