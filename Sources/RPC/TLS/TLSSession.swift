@@ -107,16 +107,15 @@ public final class TLSSession {
 
     /// Moves what OpenSSL wants sent onto the end of `buffer`.
     public func takeCiphertext(into buffer: inout [UInt8]) {
-        while true {
-            let pending = BIO_ctrl_pending(networkOut)
-            if pending == 0 { return }
-            let old = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: pending))
-            let n = buffer.withUnsafeMutableBytes { raw in
-                BIO_read(networkOut, raw.baseAddress! + old, Int32(pending))
+        let pending = BIO_ctrl_pending(networkOut)
+        guard pending > 0 else { return }
+        buffer.reserveCapacity(buffer.count + pending)
+        withUnsafeTemporaryAllocation(byteCount: min(pending, 64 * 1024), alignment: 1) { scratch in
+            while true {
+                let n = BIO_read(networkOut, scratch.baseAddress, Int32(scratch.count))
+                if n <= 0 { return }
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<Int(n)]))
             }
-            buffer.removeLast(pending - Int(max(n, 0)))
-            if n <= 0 { return }
         }
     }
 
@@ -139,15 +138,16 @@ public final class TLSSession {
     /// Calls `SSL_read` until it asks for more input, so no decrypted
     /// bytes stay behind in OpenSSL (the SSL_pending pitfall, DESIGN §7).
     public func read(into buffer: inout [UInt8]) -> TLSResult {
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            ERR_clear_error()
-            let n = chunk.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
-            if n > 0 {
-                buffer.append(contentsOf: chunk[0..<Int(n)])
-                continue
+        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { chunk in
+            while true {
+                ERR_clear_error()
+                let n = SSL_read(ssl, chunk.baseAddress, Int32(chunk.count))
+                if n > 0 {
+                    buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<Int(n)]))
+                    continue
+                }
+                return classify(n, failure: { .record(operation: "SSL_read", errors: $0) })
             }
-            return classify(n, failure: { .record(operation: "SSL_read", errors: $0) })
         }
     }
 

@@ -76,9 +76,12 @@ public struct FrameDecoder: Sendable {
 extension Frame {
     /// The frame with its 4-byte big-endian length prefix, ready to send.
     public func lengthPrefixed() -> [UInt8] {
-        var body = encoded()
+        let body = encoded()
         let n = UInt32(body.count)
-        body.insert(contentsOf: [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)], at: 0)
-        return body
+        var framed: [UInt8] = []
+        framed.reserveCapacity(body.count + 4)
+        framed.append(contentsOf: [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)])
+        framed.append(contentsOf: body)
+        return framed
     }
 }
