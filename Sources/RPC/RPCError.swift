@@ -23,6 +23,8 @@ public enum RPCError: Error, Equatable, CustomStringConvertible {
     case status(StatusCode, message: String)
     /// Nothing happened within the time allowed (`what` names the wait).
     case timedOut(String)
+    /// A server or client setting that cannot work (`setting` names it).
+    case invalidConfiguration(setting: String, reason: String)
 
     public var description: String {
         switch self {
@@ -45,6 +47,8 @@ public enum RPCError: Error, Equatable, CustomStringConvertible {
             return message.isEmpty ? "\(code)" : "\(code): \(message)"
         case .timedOut(let what):
             return "timed out: \(what)"
+        case .invalidConfiguration(let setting, let reason):
+            return "invalid setting \(setting): \(reason)"
         }
     }
 
@@ -56,6 +60,7 @@ public enum RPCError: Error, Equatable, CustomStringConvertible {
         case .frameLength, .malformedFrame, .protocolViolation: .internal
         case .tls: .unauthenticated
         case .system, .invalidAddress, .connectionClosed: .unavailable
+        case .invalidConfiguration: .failedPrecondition
         }
     }
 }

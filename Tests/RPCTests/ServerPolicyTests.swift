@@ -97,3 +97,36 @@ struct ServerPolicyTests {
         await server.shutdown(drainTimeout: .seconds(5))
     }
 }
+
+@Suite("Server configuration checks")
+struct ServerConfigurationTests {
+    @Test("settings that cannot work are refused with the setting's name")
+    func invalidSettings() {
+        let adjustments: [(String, (inout ServerConfiguration) -> Void)] = [
+            ("initial-stream-credit", { $0.initialStreamCredit = 0 }),
+            ("max-concurrent-streams", { $0.maxConcurrentStreams = 0 }),
+            ("worker-threads", { $0.workerThreads = 0 }),
+            ("max-frame-bytes", { $0.maxFrameBytes = 10 }),
+            ("client-ca", { $0.tls.clientCAPath = nil }),
+        ]
+        for (setting, adjust) in adjustments {
+            var configuration = ServerConfiguration(listenAddress: "127.0.0.1:0", tls: Loopback.serverTLS())
+            adjust(&configuration)
+            #expect(throws: RPCError.self) {
+                try RPCServer(configuration: configuration, service: FakeNormalizer(), logger: Loopback.logger)
+            }
+            do {
+                _ = try RPCServer(configuration: configuration, service: FakeNormalizer(), logger: Loopback.logger)
+            } catch {
+                #expect("\(error)".contains(setting), "\(error)")
+            }
+        }
+    }
+
+    @Test("a listen address that cannot be used names the address")
+    func badListenAddress() throws {
+        let server = try RPCServer(configuration: .init(listenAddress: "localhost:http", tls: Loopback.serverTLS()),
+                                   service: FakeNormalizer(), logger: Loopback.logger)
+        #expect { try server.start() } throws: { "\($0)".contains("localhost:http") }
+    }
+}

@@ -189,7 +189,8 @@ public final class RPCClient: @unchecked Sendable {
                 let id = StreamID(nextStreamID)
                 nextStreamID += 2
                 let stream = RPCClientStream(client: self, id: id, method: method,
-                                             credit: hello.initialStreamCredit - (firstPayload == nil ? 0 : 1))
+                                             credit: firstPayload == nil ? hello.initialStreamCredit
+                                                 : max(hello.initialStreamCredit, 1) - 1)
                 streams[id.rawValue] = stream
                 var milliseconds: UInt32 = 0
                 if let timeout {

@@ -31,6 +31,7 @@ public final class RPCServer: @unchecked Sendable {
     /// the files) and the worker pool.
     public init(configuration: ServerConfiguration, service: any NormalizerService,
                 logger: Logger = Logger(label: "adrnorm.rpc")) throws(RPCError) {
+        try RPCServer.validate(configuration)
         do {
             tlsContext = try TLSContext(server: configuration.tls)
         } catch {
@@ -44,6 +45,24 @@ public final class RPCServer: @unchecked Sendable {
 
     deinit {
         environment.pool.stop()
+    }
+
+    private static func validate(_ c: ServerConfiguration) throws(RPCError) {
+        func require(_ ok: Bool, _ setting: String, _ reason: String) throws(RPCError) {
+            if !ok { throw .invalidConfiguration(setting: setting, reason: reason) }
+        }
+        try require(c.maxConnections >= 1, "max-connections", "must be at least 1 (got \(c.maxConnections))")
+        try require(c.maxConcurrentStreams >= 1, "max-concurrent-streams", "must be at least 1")
+        try require(c.initialStreamCredit >= 1, "initial-stream-credit",
+                    "must be at least 1, or no call could carry its request")
+        try require(c.maxFrameBytes >= 1024, "max-frame-bytes", "must be at least 1024 (got \(c.maxFrameBytes))")
+        try require(c.outputBufferLimit >= 16 * 1024, "output-buffer-limit", "must be at least 16 KiB")
+        try require(c.workerThreads >= 1, "worker-threads", "must be at least 1 (got \(c.workerThreads))")
+        try require(c.maxQueuedCalls >= 1, "max-queued-calls", "must be at least 1 (got \(c.maxQueuedCalls))")
+        try require(c.handshakeTimeout > .zero, "handshake-timeout", "must be positive")
+        if let idle = c.idleTimeout { try require(idle > .zero, "idle-timeout", "must be positive") }
+        try require(!c.tls.requireClientCertificate || c.tls.clientCAPath != nil, "client-ca",
+                    "client certificates are required but no client CA is given (or use insecure-no-client-auth)")
     }
 
     /// Binds and listens; connections are served from then on.
