@@ -71,6 +71,7 @@ public final class TLSContext: @unchecked Sendable {
         // would only add a round of post-handshake records.
         _ = SSL_CTX_set_num_tickets(ctx, 0)
         let minimum = configuration.minimumVersion == .tls13 ? TLS1_3_VERSION : TLS1_2_VERSION
+        ERR_clear_error()
         guard adrn_SSL_CTX_set_min_proto_version(ctx, minimum) == 1 else {
             throw .openSSL(operation: "setting the minimum TLS version", errors: drainOpenSSLErrors())
         }
@@ -78,6 +79,7 @@ public final class TLSContext: @unchecked Sendable {
                                           | adrn_SSL_OP_CIPHER_SERVER_PREFERENCE())
         _ = adrn_SSL_CTX_set_mode(ctx, adrn_SSL_MODE_ENABLE_PARTIAL_WRITE() | adrn_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER())
         if configuration.minimumVersion == .tls12 {
+            ERR_clear_error()
             guard SSL_CTX_set_cipher_list(ctx, TLSContext.tls12CipherList) == 1 else {
                 throw .openSSL(operation: "setting the TLS 1.2 cipher list", errors: drainOpenSSLErrors())
             }
@@ -85,10 +87,12 @@ public final class TLSContext: @unchecked Sendable {
 
         try TLSContext.requireReadable(configuration.certificateChainPath, role: "certificate")
         try TLSContext.requireReadable(configuration.privateKeyPath, role: "private key")
+        ERR_clear_error()
         guard SSL_CTX_use_certificate_chain_file(ctx, configuration.certificateChainPath) == 1 else {
             throw .file(path: configuration.certificateChainPath, role: "certificate",
                         problem: "not a PEM certificate chain OpenSSL can load", openSSL: drainOpenSSLErrors())
         }
+        ERR_clear_error()
         guard SSL_CTX_use_PrivateKey_file(ctx, configuration.privateKeyPath, SSL_FILETYPE_PEM) == 1 else {
             let errors = drainOpenSSLErrors()
             if errors.contains(where: { $0.contains("key values mismatch") }) {
@@ -98,6 +102,7 @@ public final class TLSContext: @unchecked Sendable {
             throw .file(path: configuration.privateKeyPath, role: "private key",
                         problem: "not a PEM private key OpenSSL can load", openSSL: errors)
         }
+        ERR_clear_error()
         guard SSL_CTX_check_private_key(ctx) == 1 else {
             throw .keyMismatch(certificatePath: configuration.certificateChainPath,
                                keyPath: configuration.privateKeyPath, openSSL: drainOpenSSLErrors())
@@ -105,6 +110,7 @@ public final class TLSContext: @unchecked Sendable {
 
         if let caPath = configuration.clientCAPath {
             try TLSContext.requireReadable(caPath, role: "client CA")
+            ERR_clear_error()
             guard SSL_CTX_load_verify_locations(ctx, caPath, nil) == 1 else {
                 throw .file(path: caPath, role: "client CA", problem: "not a PEM CA bundle OpenSSL can load",
                             openSSL: drainOpenSSLErrors())
@@ -221,6 +227,7 @@ public final class TLSClientContext: @unchecked Sendable {
         }
         context = ctx
         let minimum = configuration.minimumVersion == .tls13 ? TLS1_3_VERSION : TLS1_2_VERSION
+        ERR_clear_error()
         guard adrn_SSL_CTX_set_min_proto_version(ctx, minimum) == 1 else {
             throw .openSSL(operation: "setting the minimum TLS version", errors: drainOpenSSLErrors())
         }
@@ -265,6 +272,7 @@ public final class TLSClientContext: @unchecked Sendable {
             let wire = alpnWireFormat(configuration.alpnProtocols)
             ERR_clear_error()
             // Unlike most OpenSSL calls, this one returns 0 on success.
+            ERR_clear_error()
             guard SSL_CTX_set_alpn_protos(ctx, wire, UInt32(wire.count)) == 0 else {
                 throw .openSSL(operation: "setting ALPN protocols", errors: drainOpenSSLErrors())
             }

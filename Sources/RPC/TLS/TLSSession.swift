@@ -107,6 +107,7 @@ public final class TLSSession {
 
     /// Moves what OpenSSL wants sent onto the end of `buffer`.
     public func takeCiphertext(into buffer: inout [UInt8]) {
+        ERR_clear_error()
         let pending = BIO_ctrl_pending(networkOut)
         guard pending > 0 else { return }
         buffer.reserveCapacity(buffer.count + pending)
