@@ -72,6 +72,61 @@ public enum RPCBenchmark {
         return results
     }
 
+    /// Where a Normalize call's time goes: the service called directly
+    /// versus the same request over mTLS on loopback, one call at a time.
+    public struct NormalizeSplit: Sendable {
+        public let calls: Int
+        public let directP50Microseconds: Double
+        public let rpcP50Microseconds: Double
+        /// Network, framing, TLS and queue hops: the difference of the medians.
+        public var overheadMicroseconds: Double { rpcP50Microseconds - directP50Microseconds }
+        /// The overhead as a fraction of the RPC call's median (the issue's
+        /// target: at most 0.05 for a 100-candidate demo Normalize).
+        public var overheadFraction: Double { rpcP50Microseconds > 0 ? overheadMicroseconds / rpcP50Microseconds : 0 }
+    }
+
+    /// Measures `NormalizeSplit` for `request` on `service` (the real
+    /// pipeline when `adrnorm bench rpc` calls it), alternating direct and
+    /// RPC calls so both see the same machine load.
+    public static func normalizeSplit(service: any NormalizerService, request: AdrnormV1.NormalizeRequest,
+                                      certificates: String, calls: Int = 200) async throws(RPCError) -> NormalizeSplit {
+        func path(_ name: String) -> String { (certificates as NSString).appendingPathComponent(name) }
+        var logger = Logger(label: "adrnorm.rpc.bench")
+        logger.logLevel = .error
+        let configuration = ServerConfiguration(
+            listenAddress: "127.0.0.1:0",
+            tls: .init(certificateChainPath: path("server.pem"), privateKeyPath: path("server.key"),
+                       clientCAPath: path("ca.pem")), workerThreads: 1)
+        let server = try RPCServer(configuration: configuration, service: service, logger: logger)
+        try server.start()
+        let client = try await RPCClient.connect(.init(
+            address: "127.0.0.1:\(server.port)",
+            tls: .init(trustedCAPath: path("ca.pem"), certificateChainPath: path("client-a.pem"),
+                       privateKeyPath: path("client-a.key"))))
+        let context = CallContext(method: NormalizerMethod.normalize.rawValue, streamID: StreamID(1), peer: nil,
+                                  metadata: [:], deadline: nil, cancellation: CancellationToken())
+        func micros(_ d: Duration) -> Double { Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12 }
+        var direct: [Double] = [], rpc: [Double] = []
+        for i in 0..<(calls + 5) {
+            let t0 = ContinuousClock.now
+            do { _ = try service.normalize(request, context: context) } catch {
+                throw .status(error.code, message: "the service failed the benchmark request: \(error.message)")
+            }
+            let t1 = ContinuousClock.now
+            _ = try await client.normalize(request)
+            let t2 = ContinuousClock.now
+            if i >= 5 {  // warm-up
+                direct.append(micros(t1 - t0))
+                rpc.append(micros(t2 - t1))
+            }
+        }
+        client.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+        direct.sort(); rpc.sort()
+        return NormalizeSplit(calls: calls, directP50Microseconds: direct[direct.count / 2],
+                              rpcP50Microseconds: rpc[rpc.count / 2])
+    }
+
     /// Latencies in µs of every successful call, failures, elapsed seconds.
     private static func measure(_ clients: [RPCClient], _ streams: Int, _ duration: Duration)
         async -> ([Double], Int, Double) {
