@@ -47,6 +47,8 @@ let package = Package(
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),
+        // Health round trips over mTLS on loopback (issue 6 benchmark).
+        .executableTarget(name: "adrnorm-rpc-bench", dependencies: ["RPC"]),
 
         // ---- Tests ----
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology"]),

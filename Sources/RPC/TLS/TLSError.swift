@@ -9,6 +9,12 @@ public enum TLSError: Error, CustomStringConvertible, Equatable {
     case keyMismatch(certificatePath: String, keyPath: String, openSSL: [String])
     /// An OpenSSL call failed while building a context or session.
     case openSSL(operation: String, errors: [String])
+    /// The handshake failed. `verification` is OpenSSL's verdict on the
+    /// peer's certificate when that is why (expired, unknown CA, …).
+    case handshake(errors: [String], verification: String?)
+    /// A TLS record could not be read or written after the handshake
+    /// (including alerts the peer sent, such as a rejected certificate).
+    case record(operation: String, errors: [String])
 
     public var description: String {
         switch self {
@@ -17,6 +23,11 @@ public enum TLSError: Error, CustomStringConvertible, Equatable {
         case .keyMismatch(let cert, let key, let errors):
             return "private key \(key) does not match certificate \(cert)" + TLSError.suffix(errors)
         case .openSSL(let operation, let errors):
+            return "\(operation) failed" + TLSError.suffix(errors)
+        case .handshake(let errors, let verification):
+            return "handshake failed" + (verification.map { ": peer certificate rejected: \($0)" } ?? "")
+                + TLSError.suffix(errors)
+        case .record(let operation, let errors):
             return "\(operation) failed" + TLSError.suffix(errors)
         }
     }

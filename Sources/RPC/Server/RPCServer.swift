@@ -1,0 +1,193 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The adrnorm RPC server: accepts mutually authenticated TLS connections
+/// on one listening socket and serves `NormalizerService` over the framed
+/// protocol of DESIGN §3.
+///
+/// Call order: `init`, `start()` (binds; `port` is valid after it), then
+/// `shutdown(drainTimeout:)` once. `adrnorm serve` pairs it with
+/// `TerminationSignals` so SIGTERM/SIGINT drain the server.
+public final class RPCServer: @unchecked Sendable {
+    // @unchecked Sendable: mutable state below is touched only on `queue`.
+    private let queue = DispatchQueue(label: "adrnorm.rpc.server")
+    private let environment: ServerEnvironment
+    private let tlsContext: TLSContext
+    private var acceptSource: DispatchSourceRead?
+    private var connections: [Int: ServerConnection] = [:]
+    private var nextConnectionID = 1
+    private var boundPort: UInt16 = 0
+    private enum State { case created, running, draining, stopped }
+    private var state = State.created
+    private var shutdownCompletions: [@Sendable () -> Void] = []
+
+    public var configuration: ServerConfiguration { environment.configuration }
+    private var logger: Logger { environment.logger }
+
+    /// Builds the TLS context (so certificate problems surface here, naming
+    /// the files) and the worker pool.
+    public init(configuration: ServerConfiguration, service: any NormalizerService,
+                logger: Logger = Logger(label: "adrnorm.rpc")) throws(RPCError) {
+        try RPCServer.validate(configuration)
+        do {
+            tlsContext = try TLSContext(server: configuration.tls)
+        } catch {
+            throw .tls(error)
+        }
+        let pool = WorkerPool(threads: configuration.workerThreads, capacity: configuration.maxQueuedCalls,
+                              name: "adrnorm-worker")
+        environment = ServerEnvironment(configuration: configuration, service: service, pool: pool, logger: logger,
+                                        allowlist: Set(configuration.allowedIdentities))
+    }
+
+    deinit {
+        environment.pool.stop()
+    }
+
+    private static func validate(_ c: ServerConfiguration) throws(RPCError) {
+        func require(_ ok: Bool, _ setting: String, _ reason: String) throws(RPCError) {
+            if !ok { throw .invalidConfiguration(setting: setting, reason: reason) }
+        }
+        try require(c.maxConnections >= 1, "max-connections", "must be at least 1 (got \(c.maxConnections))")
+        try require(c.maxConcurrentStreams >= 1, "max-concurrent-streams", "must be at least 1")
+        try require(c.initialStreamCredit >= 1, "initial-stream-credit",
+                    "must be at least 1, or no call could carry its request")
+        try require(c.maxFrameBytes >= 1024, "max-frame-bytes", "must be at least 1024 (got \(c.maxFrameBytes))")
+        try require(c.outputBufferLimit >= 16 * 1024, "output-buffer-limit", "must be at least 16 KiB")
+        try require(c.workerThreads >= 1, "worker-threads", "must be at least 1 (got \(c.workerThreads))")
+        try require(c.maxQueuedCalls >= 1, "max-queued-calls", "must be at least 1 (got \(c.maxQueuedCalls))")
+        try require(c.handshakeTimeout > .zero, "handshake-timeout", "must be positive")
+        if let idle = c.idleTimeout { try require(idle > .zero, "idle-timeout", "must be positive") }
+        try require(!c.tls.requireClientCertificate || c.tls.clientCAPath != nil, "client-ca",
+                    "client certificates are required but no client CA is given (or use insecure-no-client-auth)")
+    }
+
+    /// Binds and listens; connections are served from then on.
+    public func start() throws(RPCError) {
+        ignoreBrokenPipeSignal()
+        let address = try SocketAddress(parsing: configuration.listenAddress)
+        let (fd, port) = try Socket.listen(on: address)
+        if !configuration.tls.requireClientCertificate {
+            logger.critical("""
+                INSECURE: client certificates are NOT required (--insecure-no-client-auth). Any process that can \
+                reach \(address) can call this server. Use this for local development only.
+                """)
+        }
+        queue.sync {
+            precondition(state == .created, "RPCServer.start() called twice; this is a bug")
+            boundPort = port
+            state = .running
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [weak self] in self?.acceptPending(fd) }
+            source.setCancelHandler { _ = Glibc.close(fd) }
+            acceptSource = source
+            source.resume()
+        }
+        logger.info("listening", metadata: [
+            "address": "\(address.family == .ipv6 ? "[\(address.host)]" : address.host):\(port)",
+            "tls_min": "\(configuration.tls.minimumVersion.rawValue)",
+            "client_auth": "\(configuration.tls.requireClientCertificate ? "required" : "OFF")",
+            "allowlist": "\(configuration.allowedIdentities.isEmpty ? "any verified client" : configuration.allowedIdentities.joined(separator: ","))",
+        ])
+    }
+
+    /// The bound port (the kernel's choice when listening on port 0).
+    public var port: Int { queue.sync { Int(boundPort) } }
+
+    /// Open connections right now.
+    public var connectionCount: Int { queue.sync { connections.count } }
+
+    /// Graceful shutdown (DESIGN §3): stop accepting, send GoAway to every
+    /// connection, finish every accepted stream and refuse new ones with
+    /// UNAVAILABLE; connections still busy after `drainTimeout` are closed.
+    /// `completion` runs once everything is closed (on an internal queue).
+    public func shutdown(drainTimeout: Duration, completion: @escaping @Sendable () -> Void) {
+        queue.async { [self] in
+            switch state {
+            case .stopped:
+                completion()
+                return
+            case .draining:
+                shutdownCompletions.append(completion)
+                return
+            case .created, .running:
+                break
+            }
+            shutdownCompletions.append(completion)
+            state = .draining
+            acceptSource?.cancel()
+            acceptSource = nil
+            logger.info("draining", metadata: ["connections": "\(connections.count)",
+                                               "drain_timeout": "\(drainTimeout)"])
+            for connection in connections.values { connection.beginDrain() }
+            queue.asyncAfter(deadline: .now() + drainTimeout.dispatchInterval) { [self] in
+                guard state == .draining else { return }
+                logger.warning("drain timeout: closing \(connections.count) busy connection(s)")
+                for connection in connections.values { connection.forceClose() }
+                finishShutdown()
+            }
+            if connections.isEmpty { finishShutdown() }
+        }
+    }
+
+    /// `shutdown(drainTimeout:completion:)` for async callers.
+    public func shutdown(drainTimeout: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            shutdown(drainTimeout: drainTimeout) { continuation.resume() }
+        }
+    }
+
+    private func finishShutdown() {
+        guard state == .draining else { return }
+        state = .stopped
+        environment.pool.stop()
+        logger.info("stopped")
+        let completions = shutdownCompletions
+        shutdownCompletions = []
+        for completion in completions { completion() }
+    }
+
+    private func acceptPending(_ listener: Int32) {
+        // Bounded so one burst cannot starve the other work on this queue.
+        for _ in 0..<64 {
+            let accepted: IOResult<Int32>
+            do {
+                accepted = try Socket.accept(listener)
+            } catch {
+                logger.error("accept failed: \(error)")
+                return
+            }
+            guard case .processed(let fd) = accepted else { return }
+            guard state == .running else { _ = Glibc.close(fd); continue }
+            guard connections.count < configuration.maxConnections else {
+                logger.warning("refusing a connection: \(connections.count) open (--max-connections)")
+                _ = Glibc.close(fd)
+                continue
+            }
+            let session: TLSSession
+            do {
+                session = try TLSSession(server: tlsContext)
+            } catch {
+                logger.error("could not create a TLS session: \(error)")
+                _ = Glibc.close(fd)
+                continue
+            }
+            let id = nextConnectionID
+            nextConnectionID += 1
+            let connection = ServerConnection(id: id, fd: fd, tls: session, environment: environment) { [weak self] id in
+                guard let self else { return }
+                self.queue.async { self.connectionClosed(id) }
+            }
+            connections[id] = connection
+            connection.start()
+        }
+    }
+
+    private func connectionClosed(_ id: Int) {
+        connections.removeValue(forKey: id)
+        if state == .draining && connections.isEmpty { finishShutdown() }
+    }
+}

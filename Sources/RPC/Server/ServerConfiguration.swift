@@ -1,0 +1,65 @@
+import Foundation
+
+/// Everything an `RPCServer` is started with (DESIGN §3, issue 6). The
+/// defaults are the documented ones; `adrnorm serve` maps its flags here.
+public struct ServerConfiguration: Sendable {
+    /// "HOST:PORT", "[IPV6]:PORT"; port 0 picks a free port (see `RPCServer.port`).
+    public var listenAddress: String
+    public var tls: TLSServerConfiguration
+    /// Client identities (SAN URI, SAN DNS or subject CN) allowed to call;
+    /// empty allows every client whose certificate verifies. A connection
+    /// whose identity is not listed gets PERMISSION_DENIED on every call.
+    public var allowedIdentities: [String]
+    /// Connections beyond this are closed as soon as they are accepted.
+    public var maxConnections: Int
+    /// A connection that has not finished its TLS handshake by then is closed.
+    public var handshakeTimeout: Duration
+    /// A connection with no open stream and no traffic for this long gets
+    /// GoAway and is closed; nil keeps idle connections forever.
+    public var idleTimeout: Duration?
+    /// The largest frame (length prefix) accepted, announced in Hello.
+    public var maxFrameBytes: UInt32
+    /// Streams a connection may have open at once, announced in Hello.
+    public var maxConcurrentStreams: UInt32
+    /// Messages a client may send on a new stream before Credit.
+    public var initialStreamCredit: UInt32
+    /// Unsent output per connection above which the server stops reading
+    /// that connection until the client drains it.
+    public var outputBufferLimit: Int
+    /// Threads that run service calls.
+    public var workerThreads: Int
+    /// Calls waiting for a worker beyond which new ones get RESOURCE_EXHAUSTED.
+    public var maxQueuedCalls: Int
+    /// Sent in Hello and Info.
+    public var serverName: String
+
+    public init(listenAddress: String = "127.0.0.1:7443", tls: TLSServerConfiguration,
+                allowedIdentities: [String] = [], maxConnections: Int = 256,
+                handshakeTimeout: Duration = .seconds(10), idleTimeout: Duration? = .seconds(300),
+                maxFrameBytes: UInt32 = FrameDecoder.defaultMaxFrameBytes, maxConcurrentStreams: UInt32 = 64,
+                initialStreamCredit: UInt32 = 16, outputBufferLimit: Int = 8 << 20,
+                workerThreads: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueuedCalls: Int = 4096,
+                serverName: String = "adrnorm") {
+        self.listenAddress = listenAddress
+        self.tls = tls
+        self.allowedIdentities = allowedIdentities
+        self.maxConnections = maxConnections
+        self.handshakeTimeout = handshakeTimeout
+        self.idleTimeout = idleTimeout
+        self.maxFrameBytes = maxFrameBytes
+        self.maxConcurrentStreams = maxConcurrentStreams
+        self.initialStreamCredit = initialStreamCredit
+        self.outputBufferLimit = outputBufferLimit
+        self.workerThreads = workerThreads
+        self.maxQueuedCalls = maxQueuedCalls
+        self.serverName = serverName
+    }
+}
+
+extension Duration {
+    /// For Dispatch deadlines.
+    var dispatchInterval: DispatchTimeInterval {
+        let (seconds, attoseconds) = components
+        return .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import RPC
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Connection limits: back-pressure, timeouts, max connections")
+struct ConnectionLimitTests {
+    @Test("a client that does not read makes the server stop reading; everything is served once it drains")
+    func backPressure() async throws {
+        let service = FakeNormalizer()
+        let total = 1000
+        let server = try Loopback.startServer(service: service) {
+            $0.outputBufferLimit = 64 * 1024
+            $0.initialStreamCredit = UInt32(total)
+        }
+        // One NormalizeStream opened with raw frames (so credit is the
+        // server's initial credit only), 1000 requests of ~16 KB each whose
+        // responses are ~200 KB: ~200 MB of output, far beyond the socket
+        // buffers (tens of responses) and the 64 KiB limit. Stream 2: the
+        // client's own ids are odd.
+        let padding = String(repeating: "x", count: 16 * 1024)
+        var chunks: [[UInt8]] = []
+        var bytes = Frame(streamID: StreamID(2), kind: .call(.init(method: NormalizerMethod.normalizeStream.rawValue)))
+            .lengthPrefixed()
+        for i in 0..<total {
+            bytes += Frame(streamID: StreamID(2), kind: .message(payload: AdrnormV1.NormalizeRequest(
+                id: "\(i)", mention: "big:\(padding)").serializedBytes())).lengthPrefixed()
+            if bytes.count > 1 << 20 { chunks.append(bytes); bytes = [] }
+        }
+        chunks.append(bytes + Frame(streamID: StreamID(2), kind: .halfClose).lengthPrefixed())
+
+        let client = try await Loopback.connect(server)
+        #expect(try await client.health().status == .serving)  // stream 1, one call
+        client.setReadingPaused(true)
+        for chunk in chunks { client.sendRaw(chunk) }
+        // Wait for work to start, then for the server to stall: no progress
+        // for a whole second (a slow machine can only make this look stalled
+        // early, which the assertion below tolerates).
+        #expect(await service.calls.wait(until: 2, seconds: 60))
+        var last = -1, rounds = 0
+        while service.calls.count != last && rounds < 120 {
+            last = service.calls.count
+            rounds += 1
+            _ = await service.calls.wait(until: Int.max, seconds: 1)
+        }
+        let stalledAt = service.calls.count - 1
+        #expect(stalledAt < total / 2, "the server kept reading (\(stalledAt) of \(total) served) with nobody draining")
+        print("back-pressure: the server stalled after \(stalledAt) of \(total) items")
+        client.setReadingPaused(false)
+        #expect(await service.calls.wait(until: total + 1, seconds: 120), "only \(service.calls.count - 1) of \(total) served after draining")
+        #expect(try await client.health().status == .serving)
+        client.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+
+    @Test("a TCP connection that never starts TLS is closed after the handshake timeout")
+    func handshakeTimeout() async throws {
+        let server = try Loopback.startServer { $0.handshakeTimeout = .milliseconds(300) }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(server.port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let n = await withCheckedContinuation { (c: CheckedContinuation<Int, Never>) in
+            DispatchQueue.global().async {
+                var byte: UInt8 = 0
+                c.resume(returning: read(fd, &byte, 1))
+            }
+        }
+        #expect(n == 0, "expected the server to close the silent connection (read returned \(n), errno \(errno))")
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+
+    @Test("an idle connection gets GoAway and is closed after the idle timeout")
+    func idleTimeout() async throws {
+        let server = try Loopback.startServer { $0.idleTimeout = .milliseconds(300) }
+        // No call at all: nothing here depends on being faster than the timeout.
+        let client = try await Loopback.connect(server)
+        let end = await client.closed()
+        #expect(end.goAway?.code == .unavailable && end.goAway?.message.contains("idle") == true)
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+
+    @Test("connections past --max-connections are closed; the first is still served")
+    func maxConnections() async throws {
+        let server = try Loopback.startServer { $0.maxConnections = 1 }
+        let first = try await Loopback.connect(server)
+        await #expect(throws: RPCError.self) { try await Loopback.connect(server, certificate: "client-b") }
+        #expect(try await first.health().status == .serving)
+        first.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+}
