@@ -24,7 +24,7 @@ struct ServiceMessageTests {
         #expect(try AdrnormV1.ScoreResponse(serializedBytes: scores.serializedBytes()) == scores)
         for threshold in [nil, 0.0, 0.7] as [Double?] {
             let normalize = AdrnormV1.NormalizeRequest(id: "m-1", mention: "头晕", topK: 10, threshold: threshold,
-                                                       template: .full, returnTopScored: 3, scorer: .lexical)
+                                                       template: .full, returnTopScored: 3, scorer: .lexical, mode: .exact)
             #expect(try AdrnormV1.NormalizeRequest(serializedBytes: normalize.serializedBytes()) == normalize)
         }
         let normalized = AdrnormV1.NormalizeResponse(

@@ -243,7 +243,7 @@ extension AdrnormV1.NormalizeRequest: WireMessage {
                 threshold: c.threshold_choice_case == ADRNORM__V1__NORMALIZE_REQUEST__THRESHOLD_CHOICE_THRESHOLD
                     ? c.threshold : nil,
                 template: try enumeration(c.template_.rawValue, "template"), returnTopScored: c.return_top_scored,
-                scorer: try enumeration(c.scorer.rawValue, "scorer"))
+                scorer: try enumeration(c.scorer.rawValue, "scorer"), mode: try enumeration(c.mode.rawValue, "mode"))
         }
     }
 
@@ -260,6 +260,7 @@ extension AdrnormV1.NormalizeRequest: WireMessage {
         m.pointee.template_ = Adrnorm__V1__Template(rawValue: template.rawValue)
         m.pointee.return_top_scored = returnTopScored
         m.pointee.scorer = Adrnorm__V1__Scorer(rawValue: scorer.rawValue)
+        m.pointee.mode = Adrnorm__V1__RetrievalMode(rawValue: mode.rawValue)
         return pack(m)
     }
 }

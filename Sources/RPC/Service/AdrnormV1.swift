@@ -130,11 +130,15 @@ public enum AdrnormV1 {
         public var template: Template
         public var returnTopScored: UInt32
         public var scorer: Scorer
+        /// With the lexical scorer, EXACT gives the exact-alias baseline.
+        public var mode: RetrievalMode
 
         public init(id: String = "", mention: String = "", topK: UInt32 = 0, threshold: Double? = nil,
-                    template: Template = .unspecified, returnTopScored: UInt32 = 0, scorer: Scorer = .unspecified) {
+                    template: Template = .unspecified, returnTopScored: UInt32 = 0, scorer: Scorer = .unspecified,
+                    mode: RetrievalMode = .unspecified) {
             self.id = id; self.mention = mention; self.topK = topK; self.threshold = threshold
             self.template = template; self.returnTopScored = returnTopScored; self.scorer = scorer
+            self.mode = mode
         }
     }
 
