@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Adrnorm: ParsableCommand {
+struct Adrnorm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "adrnorm",
         abstract: "Normalize Chinese adverse-drug-reaction mentions to MedDRA Preferred Terms.",

@@ -31,7 +31,7 @@ struct BenchPipeline: ParsableCommand {
     var uncachedSample: Int = 500
 
     func run() throws {
-        var (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline") { $0.cacheCapacity = 0 }
+        var (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline", configure: { $0.cacheCapacity = 0 })
         guard let model = pipeline.model else { throw ValidationError("bench pipeline needs a model") }
         let texts = Self.syntheticMentions(pipeline.dictionary, count: max(mentions, zipfDistinct))
 
@@ -69,13 +69,13 @@ struct BenchPipeline: ParsableCommand {
         // 3. Zipf stream: uncached rate on a prefix, cached rate on the whole.
         guard zipfLength > 0 else { return }
         let stream = Self.zipfStream(length: zipfLength, distinct: zipfDistinct, s: zipfS).map { texts[$0] }
-        (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline") { $0.cacheCapacity = 0 }
+        (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline", configure: { $0.cacheCapacity = 0 })
         let prefix = Array(stream.prefix(uncachedSample))
         let (uncachedSeconds, _) = try Self.runStream(pipeline, prefix, topK: topK, inFlight: inFlight)
         pipeline.shutdown()
-        (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline") {
+        (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline", configure: {
             $0.cacheCapacity = max(zipfDistinct, 1)
-        }
+        })
         let (cachedSeconds, _) = try Self.runStream(pipeline, stream, topK: topK, inFlight: inFlight)
         let cache = pipeline.cacheStatistics
         pipeline.shutdown()

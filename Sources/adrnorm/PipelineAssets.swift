@@ -41,33 +41,34 @@ struct PipelineOptions: ParsableArguments {
 
     /// Loads the dictionary and the model and builds the pipeline, telling
     /// on stderr what was loaded (and loudly when it is the synthetic demo).
-    func makePipeline(command: String, configure: (inout PipelineConfiguration) -> Void = { _ in })
+    func makePipeline(command: String, report: (String) -> Void = { Stderr.write($0 + "\n") },
+                      configure: (inout PipelineConfiguration) -> Void = { _ in })
         throws -> (pipeline: NormalizationPipeline, modelDirectory: String?)
     {
-        let dictionaryPath = try dictionary ?? DemoAssets.dictionary()
-        if dictionary == nil {
-            Stderr.write("\(command): using the SYNTHETIC demo dictionary \(dictionaryPath): not MedDRA, not for clinical use\n")
+        var notes: [String] = []
+        if dictionary == nil { notes.append("the SYNTHETIC demo dictionary (not MedDRA)") }
+        if model == nil && !noModel { notes.append("the SYNTHETIC demo model") }
+        if !notes.isEmpty {
+            report("\(command): using \(notes.joined(separator: " and ")) from Demo/: not for clinical use")
         }
+        let dictionaryPath = try dictionary ?? DemoAssets.dictionary()
         let loaded = try CandidateDictionary.load(path: dictionaryPath, encoding: try SourceEncoding(name: encoding))
-        Stderr.write("\(command): dictionary \(loaded.source): \(loaded.counts.pts) PTs, \(loaded.counts.llts) LLT aliases, "
-                     + "\(loaded.counts.socs) SOCs\(loaded.medDRAVersion.map { ", MedDRA \($0)" } ?? "")\n")
-        for w in loaded.report.warnings { Stderr.write("warning: \(w)\n") }
+        report("\(command): dictionary \(loaded.source): \(loaded.counts.pts) PTs, \(loaded.counts.llts) LLT aliases, "
+               + "\(loaded.counts.socs) SOCs\(loaded.medDRAVersion.map { ", MedDRA \($0)" } ?? "")")
+        for w in loaded.report.warnings { report("warning: \(w)") }
 
         var scorer: PairScorer? = nil
         var digest: String? = nil
         var modelDirectory: String? = nil
         if !noModel {
             let directory = try model ?? DemoAssets.model()
-            if model == nil {
-                Stderr.write("\(command): using the SYNTHETIC demo model \(directory): not for clinical use\n")
-            }
             BLAS.threadCount = threads
             scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength)
             digest = try FileDigest.sha256(ofFile: URL(fileURLWithPath: directory).appendingPathComponent("model.safetensors").path)
             modelDirectory = directory
             let c = scorer!.model.config
-            Stderr.write("\(command): model \(directory): \(c.numHiddenLayers) layers, hidden \(c.hiddenSize), "
-                         + "max_length \(maxLength), weights sha256 \(digest!.prefix(16))…\n")
+            report("\(command): model \(directory): \(c.numHiddenLayers) layers, hidden \(c.hiddenSize), "
+                   + "max_length \(maxLength), weights sha256 \(digest!.prefix(16))…")
         }
         var configuration = PipelineConfiguration()
         configuration.maxLength = maxLength

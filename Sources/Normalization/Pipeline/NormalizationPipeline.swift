@@ -141,7 +141,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
 
     /// Scores free (mention, candidate text) pairs on the shared scheduler.
     public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
-                      cancellation: CancellationFlag? = nil,
+                      cancellation: (any CancellationSignal)? = nil,
                       completion: @escaping @Sendable (Result<[PairProbabilities], NormalizationError>) -> Void) {
         guard let model, let scheduler else {
             completion(.failure(.failedPrecondition("this server has no cross-encoder to score pairs with")))
@@ -223,11 +223,12 @@ public final class NormalizationPipeline: @unchecked Sendable {
     }
 
     /// Blocking form of `score(pairs:)`.
-    public func scoreAndWait(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil)
+    public func scoreAndWait(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
+                             cancellation: (any CancellationSignal)? = nil)
         throws(NormalizationError) -> [PairProbabilities]
     {
         let box = Box<Result<[PairProbabilities], NormalizationError>>()
-        score(pairs: pairs, deadline: deadline) { box.set($0) }
+        score(pairs: pairs, deadline: deadline, cancellation: cancellation) { box.set($0) }
         return try box.wait().get()
     }
 

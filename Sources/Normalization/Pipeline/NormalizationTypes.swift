@@ -23,12 +23,12 @@ public struct NormalizationRequest: Sendable {
     /// How many of the best scored candidates to return (0: none).
     public var returnTopScored: Int
     public var deadline: ContinuousClock.Instant?
-    public var cancellation: CancellationFlag?
+    public var cancellation: (any CancellationSignal)?
 
     public init(id: String = "", mention: String, topK: Int? = nil, threshold: Double? = nil,
                 template: CandidateTemplate? = nil, mode: RetrievalMode? = nil, scorer: ScorerKind? = nil,
                 returnTopScored: Int = 0, deadline: ContinuousClock.Instant? = nil,
-                cancellation: CancellationFlag? = nil) {
+                cancellation: (any CancellationSignal)? = nil) {
         self.id = id
         self.mention = mention
         self.topK = topK

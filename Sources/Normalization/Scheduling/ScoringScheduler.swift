@@ -82,14 +82,14 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
         var nextIndex = 0
         var remaining: Int
         let deadline: ContinuousClock.Instant?
-        let cancellation: CancellationFlag?
+        let cancellation: (any CancellationSignal)?
         let completion: Completion
         let submitted = ContinuousClock.now
         var timings = SchedulingTimings()
         var started = false
         var finished = false
 
-        init(inputs: [Input], deadline: ContinuousClock.Instant?, cancellation: CancellationFlag?,
+        init(inputs: [Input], deadline: ContinuousClock.Instant?, cancellation: (any CancellationSignal)?,
              completion: @escaping Completion) {
             self.inputs = inputs
             self.outputs = Array(repeating: nil, count: inputs.count)
@@ -144,7 +144,7 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
     /// the outputs in input order, or the reason there are none. Throws
     /// `.overloaded` (without queueing anything) when admission is full.
     public func submit(_ inputs: [Input], deadline: ContinuousClock.Instant? = nil,
-                       cancellation: CancellationFlag? = nil,
+                       cancellation: (any CancellationSignal)? = nil,
                        completion: @escaping Completion) throws(SchedulingError) {
         if inputs.isEmpty {
             completion(.success([]), SchedulingTimings())
@@ -170,7 +170,7 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
     /// Blocking form of `submit`, for callers on their own threads (the
     /// command line). Never call it from a scoring thread.
     public func scoreAndWait(_ inputs: [Input], deadline: ContinuousClock.Instant? = nil,
-                             cancellation: CancellationFlag? = nil) throws(SchedulingError) -> ([Output], SchedulingTimings) {
+                             cancellation: (any CancellationSignal)? = nil) throws(SchedulingError) -> ([Output], SchedulingTimings) {
         let box = ResultBox<([Output], SchedulingTimings)>()
         try submit(inputs, deadline: deadline, cancellation: cancellation) { result, timings in
             box.set(result.map { ($0, timings) })

@@ -1,23 +1,141 @@
 import ArgumentParser
+import Foundation
+import Logging
+import Normalization
+import RPC
 
-// Not built yet: declares the planned options so that `--help` documents
-// the interface, and fails with "not implemented yet" when run.
-struct Serve: ParsableCommand {
+/// `adrnorm serve`: the six methods of DESIGN §4 over mutually
+/// authenticated TLS (DESIGN §3), until SIGTERM/SIGINT drains it.
+struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve Retrieve, Score, Normalize, NormalizeStream, Info and Health over mutually authenticated TLS.")
-    @Option(help: "Hugging Face BertForSequenceClassification folder (default: the synthetic demo model).")
-    var model: String?
-    @Option(help: "Dictionary CSV or MedDRA ASCII folder (default: the synthetic demo dictionary).")
-    var dictionary: String?
-    @Option(help: "Address to listen on, HOST:PORT.")
+        abstract: "Serve Retrieve, Score, Normalize, NormalizeStream, Info and Health over mutually authenticated TLS.",
+        discussion: """
+            Without --model/--dictionary the SYNTHETIC demo assets in Demo/ are served (not MedDRA, not for \
+            clinical use), and the first log line says so. Clients must present a certificate that chains to \
+            --client-ca; --allow-identity (repeatable) further restricts them to the listed SAN URI/DNS or CN \
+            identities (others get PERMISSION_DENIED). SIGTERM or SIGINT drains: GoAway to every connection, \
+            accepted calls finish, new ones get UNAVAILABLE, exit 0 within --drain-timeout. Logs go to stderr.
+            """)
+
+    @OptionGroup var pipelineOptions: PipelineOptions
+
+    @Option(help: "Address to listen on: HOST:PORT or [IPV6]:PORT (port 0 picks a free one, logged).")
     var listen: String = "127.0.0.1:7443"
     @Option(help: "Server certificate chain, PEM.")
-    var cert: String?
+    var cert: String
     @Option(help: "Server private key, PEM.")
-    var key: String?
+    var key: String
     @Option(name: .customLong("client-ca"), help: "CA bundle that client certificates must chain to, PEM.")
     var clientCA: String?
     @Option(name: .customLong("allow-identity"), help: "Client identity (SAN URI/DNS or CN) allowed to call; repeatable.")
     var allowIdentity: [String] = []
-    func run() throws { throw NotImplementedYet(subcommand: "serve") }
+    @Flag(name: .customLong("insecure-no-client-auth"), help: "Accept clients without certificates (development only; logged loudly).")
+    var insecureNoClientAuth = false
+    @Option(name: .customLong("tls-min-version"), help: "Lowest TLS version accepted: 1.3 or 1.2 (ECDHE + AEAD suites only).")
+    var tlsMinVersion: String = "1.3"
+    @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed on accept.")
+    var maxConnections: Int = 256
+    @Option(name: .customLong("handshake-timeout"), help: "Seconds a connection may take to finish its TLS handshake.")
+    var handshakeTimeout: Double = 10
+    @Option(name: .customLong("idle-timeout"), help: "Seconds without streams or traffic before an idle connection is closed (0: never).")
+    var idleTimeout: Double = 300
+    @Option(name: .customLong("drain-timeout"), help: "Seconds that graceful shutdown waits for accepted calls.")
+    var drainTimeout: Double = 30
+    @Option(name: .customLong("worker-threads"), help: "Threads that run calls (they mostly wait for the shared scorer).")
+    var workerThreads: Int = 16
+    @Option(name: .customLong("max-queued-calls"), help: "Calls waiting for a worker; past it calls get RESOURCE_EXHAUSTED.")
+    var maxQueuedCalls: Int = 4096
+    @Option(name: .customLong("max-concurrent-streams"), help: "Streams one connection may have open at once.")
+    var maxConcurrentStreams: UInt32 = 64
+    @Option(name: .customLong("initial-stream-credit"), help: "Messages a client may send on a stream before Credit.")
+    var initialStreamCredit: UInt32 = 16
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard let tls = TLSMinimumVersion(rawValue: tlsMinVersion) else {
+            throw ValidationError("--tls-min-version must be 1.2 or 1.3 (got \(tlsMinVersion))")
+        }
+        _ = tls
+        if clientCA == nil && !insecureNoClientAuth {
+            throw ValidationError("--client-ca PEM is required (or --insecure-no-client-auth, for development only)")
+        }
+        if insecureNoClientAuth && !allowIdentity.isEmpty {
+            throw ValidationError("--allow-identity needs client certificates; drop --insecure-no-client-auth")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard handshakeTimeout > 0, idleTimeout >= 0, drainTimeout >= 0 else {
+            throw ValidationError("--handshake-timeout must be positive, --idle-timeout and --drain-timeout not negative")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "adrnorm.serve")
+        let (pipeline, modelDirectory) = try pipelineOptions.makePipeline(command: "adrnorm serve",
+                                                                          report: { logger.notice("\($0)") })
+        let service = PipelineService(pipeline: pipeline, description: .init(
+            serverVersion: AdrnormVersion.current,
+            modelName: modelDirectory.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
+            modelIsSynthetic: pipelineOptions.model == nil && !pipelineOptions.noModel,
+            dictionaryIsSynthetic: pipelineOptions.dictionary == nil))
+        let configuration = ServerConfiguration(
+            listenAddress: listen,
+            tls: TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
+                                        requireClientCertificate: !insecureNoClientAuth,
+                                        minimumVersion: TLSMinimumVersion(rawValue: tlsMinVersion)!),
+            allowedIdentities: allowIdentity, maxConnections: maxConnections,
+            handshakeTimeout: .milliseconds(Int64(handshakeTimeout * 1000)),
+            idleTimeout: idleTimeout == 0 ? nil : .milliseconds(Int64(idleTimeout * 1000)),
+            maxConcurrentStreams: maxConcurrentStreams, initialStreamCredit: initialStreamCredit,
+            workerThreads: workerThreads, maxQueuedCalls: maxQueuedCalls,
+            serverName: "adrnorm \(AdrnormVersion.current)")
+        let server = try RPCServer(configuration: configuration, service: service,
+                                   logger: Logger(label: "adrnorm.rpc"))
+        try server.start()
+        logger.notice("adrnorm serve: listening on \(listen) (port \(server.port)), TLS \(tlsMinVersion)+, ALPN adrn/1")
+
+        let signal = SignalWaiter()
+        let signals = TerminationSignals { number in signal.fire(number) }
+        let number = await signal.wait()
+        logger.notice("adrnorm serve: signal \(number): draining (up to \(drainTimeout) s)")
+        await server.shutdown(drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
+        pipeline.shutdown()
+        withExtendedLifetime(signals) {}
+        logger.notice("adrnorm serve: stopped")
+    }
+}
+
+/// Resumes one waiter on the first termination signal.
+final class SignalWaiter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var received: Int32?
+    private var continuation: CheckedContinuation<Int32, Never>?
+
+    func fire(_ number: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard received == nil else { return }
+        received = number
+        continuation?.resume(returning: number)
+        continuation = nil
+    }
+
+    func wait() async -> Int32 {
+        await withCheckedContinuation { c in
+            lock.lock()
+            defer { lock.unlock() }
+            if let received { c.resume(returning: received) } else { continuation = c }
+        }
+    }
+}
+
+enum AdrnormVersion {
+    static let current = "0.1.0"
 }

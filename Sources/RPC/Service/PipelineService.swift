@@ -1,0 +1,211 @@
+import Dispatch
+import Foundation
+import Normalization
+import Retrieval
+import Terminology
+
+extension CancellationToken: CancellationSignal {}
+
+/// The `NormalizerService` of `adrnorm serve`: the six methods of DESIGN §4
+/// over one shared `NormalizationPipeline`. Converts between the wire's
+/// Swift messages and the pipeline's types, and the pipeline's errors into
+/// wire statuses, each in one place.
+public final class PipelineService: NormalizerService {
+    /// Facts for Info that the pipeline does not know.
+    public struct Description: Sendable {
+        public var serverName: String
+        public var serverVersion: String
+        public var modelName: String
+        public var modelIsSynthetic: Bool
+        public var dictionaryIsSynthetic: Bool
+
+        public init(serverName: String = "adrnorm", serverVersion: String, modelName: String,
+                    modelIsSynthetic: Bool, dictionaryIsSynthetic: Bool) {
+            self.serverName = serverName
+            self.serverVersion = serverVersion
+            self.modelName = modelName
+            self.modelIsSynthetic = modelIsSynthetic
+            self.dictionaryIsSynthetic = dictionaryIsSynthetic
+        }
+    }
+
+    public let pipeline: NormalizationPipeline
+    public let description: Description
+
+    public init(pipeline: NormalizationPipeline, description: Description) {
+        self.pipeline = pipeline
+        self.description = description
+    }
+
+    // MARK: - Methods
+
+    public func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) throws(ServiceError)
+        -> AdrnormV1.RetrieveResponse
+    {
+        let template = try Self.template(request.template) ?? pipeline.configuration.defaultTemplate
+        let mode = Self.mode(request.mode)
+        let hits = try call { () throws(NormalizationError) in
+            try pipeline.retrieve(request.mention, topK: request.topK == 0 ? nil : Int(request.topK),
+                                  template: template, mode: mode)
+        }
+        return AdrnormV1.RetrieveResponse(
+            candidates: hits.enumerated().map { rank, hit in
+                AdrnormV1.RetrievedCandidate(rank: UInt32(rank + 1), term: Self.term(pipeline.dictionary.terms[hit.candidateIndex]),
+                                             score: hit.score, retrievalProb: hit.probability)
+            },
+            template: Self.wire(template), mode: mode == .exact ? .exact : .bm25)
+    }
+
+    public func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) throws(ServiceError)
+        -> AdrnormV1.ScoreResponse
+    {
+        let template = try Self.template(request.template) ?? pipeline.configuration.defaultTemplate
+        guard !request.pairs.isEmpty else { throw ServiceError(.invalidArgument, "pairs: at least one pair is needed") }
+        var pairs: [(mention: String, candidate: String)] = []
+        pairs.reserveCapacity(request.pairs.count)
+        for (i, pair) in request.pairs.enumerated() {
+            switch pair.candidate {
+            case .ptCode(let code):
+                guard let index = pipeline.dictionary.index(ofPTCode: code) else {
+                    throw ServiceError(.invalidArgument, "pairs[\(i)].pt_code: \(code) is not a PT of the dictionary")
+                }
+                pairs.append((pair.mention, pipeline.candidateText(candidateIndex: index, template: template)))
+            case .text(let text):
+                pairs.append((pair.mention, text))
+            case nil:
+                throw ServiceError(.invalidArgument, "pairs[\(i)]: neither pt_code nor candidate_text is set")
+            }
+        }
+        let deadline = Self.deadline(context)
+        let scores = try call { () throws(NormalizationError) in
+            try pipeline.scoreAndWait(pairs: pairs, deadline: deadline, cancellation: context.cancellation)
+        }
+        return AdrnormV1.ScoreResponse(scores: zip(pairs, scores).map { pair, s in
+            AdrnormV1.PairScore(logit0: Double(s.logits[0]), logit1: Double(s.logits[1]),
+                                prob0: Double(s.probabilities[0]), prob1: s.matchProbability, candidateText: pair.candidate)
+        })
+    }
+
+    public func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) throws(ServiceError)
+        -> AdrnormV1.NormalizeResponse
+    {
+        let scorer: ScorerKind? = switch request.scorer {
+        case .unspecified: nil
+        case .model: .model
+        case .lexical: .lexical
+        }
+        let normalization = NormalizationRequest(
+            id: request.id, mention: request.mention, topK: request.topK == 0 ? nil : Int(request.topK),
+            threshold: request.threshold, template: try Self.template(request.template),
+            mode: Self.mode(request.mode), scorer: scorer, returnTopScored: Int(request.returnTopScored),
+            deadline: Self.deadline(context), cancellation: context.cancellation)
+        let r = try call { () throws(NormalizationError) in try pipeline.normalizeAndWait(normalization) }
+        return AdrnormV1.NormalizeResponse(
+            id: r.id,
+            matches: r.matches.map {
+                AdrnormV1.MatchedTerm(term: Self.term($0.term), probability: $0.probability,
+                                      retrievalRank: UInt32($0.retrievalRank))
+            },
+            topScored: r.topScored.map {
+                AdrnormV1.ScoredCandidate(term: Self.term($0.term), probability: $0.probability,
+                                          bm25Score: $0.retrievalScore, retrievalRank: UInt32($0.retrievalRank))
+            },
+            timings: AdrnormV1.Timings(retrievalMs: Self.ms(r.timings.retrieval), tokenizationMs: Self.ms(r.timings.tokenization),
+                                       queueWaitMs: Self.ms(r.timings.queueWait), inferenceMs: Self.ms(r.timings.inference),
+                                       totalMs: Self.ms(r.timings.total)),
+            scorer: r.scorer == .model ? .model : .lexical, threshold: r.threshold, cached: r.cached)
+    }
+
+    public func info(_ request: AdrnormV1.InfoRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.InfoResponse {
+        let d = pipeline.dictionary
+        let c = pipeline.configuration
+        var model: AdrnormV1.ModelInfo? = nil
+        if let scorer = pipeline.model {
+            let config = scorer.model.config
+            var labels: [UInt32: String] = [:]
+            for (i, name) in config.labels.enumerated() { labels[UInt32(i)] = name }
+            model = AdrnormV1.ModelInfo(name: description.modelName, numLayers: UInt32(config.numHiddenLayers),
+                                        hiddenSize: UInt32(config.hiddenSize), maxLength: UInt32(scorer.maxLength),
+                                        id2label: labels, matchLabelID: UInt32(config.matchIndex),
+                                        weightsSHA256: pipeline.modelDigest ?? "", synthetic: description.modelIsSynthetic)
+        }
+        let cache = pipeline.cacheStatistics
+        return AdrnormV1.InfoResponse(
+            serverName: description.serverName, serverVersion: description.serverVersion, protocolVersion: 1,
+            model: model,
+            dictionary: AdrnormV1.DictionaryInfo(source: d.source, version: d.medDRAVersion ?? "",
+                                                 ptCount: UInt32(d.counts.pts), lltCount: UInt32(d.counts.llts),
+                                                 socCount: UInt32(d.counts.socs), digest: d.digest,
+                                                 synthetic: description.dictionaryIsSynthetic),
+            defaults: AdrnormV1.Defaults(topK: UInt32(c.defaultTopK), threshold: c.defaultThreshold,
+                                         template: Self.wire(c.defaultTemplate),
+                                         scorer: pipeline.defaultScorer == .model ? .model : .lexical,
+                                         maxMentionChars: UInt32(c.maxMentionCharacters), maxLength: UInt32(c.maxLength)),
+            cache: AdrnormV1.CacheStats(hits: cache.hits, misses: cache.misses, entries: UInt64(cache.entries),
+                                        capacity: UInt64(cache.capacity)))
+    }
+
+    public func health(_ request: AdrnormV1.HealthRequest, context: CallContext) throws(ServiceError)
+        -> AdrnormV1.HealthResponse
+    {
+        AdrnormV1.HealthResponse(status: .serving)
+    }
+
+    // MARK: - Conversions (the only places they happen)
+
+    /// Runs a pipeline call and maps its error to a wire status.
+    private func call<T>(_ body: () throws(NormalizationError) -> T) throws(ServiceError) -> T {
+        do { return try body() } catch { throw Self.serviceError(error) }
+    }
+
+    /// The mapping from the pipeline's errors to wire statuses.
+    static func serviceError(_ error: NormalizationError) -> ServiceError {
+        switch error {
+        case .invalidArgument: ServiceError(.invalidArgument, error.description)
+        case .overloaded: ServiceError(.resourceExhausted, error.description)
+        case .deadlineExceeded: ServiceError(.deadlineExceeded, error.description)
+        case .cancelled: ServiceError(.cancelled, error.description)
+        case .failedPrecondition: ServiceError(.failedPrecondition, error.description)
+        case .unavailable: ServiceError(.unavailable, error.description)
+        case .internal: ServiceError(.internal, error.description)
+        }
+    }
+
+    static func template(_ t: AdrnormV1.Template) throws(ServiceError) -> CandidateTemplate? {
+        switch t {
+        case .unspecified: nil
+        case .full: .full
+        case .ptOnly: .ptOnly
+        case .ptLLT: .ptLLT
+        }
+    }
+
+    static func wire(_ t: CandidateTemplate) -> AdrnormV1.Template {
+        switch t {
+        case .full: .full
+        case .ptOnly: .ptOnly
+        case .ptLLT: .ptLLT
+        }
+    }
+
+    static func mode(_ m: AdrnormV1.RetrievalMode) -> RetrievalMode {
+        m == .exact ? .exact : .bm25
+    }
+
+    static func term(_ t: PreferredTerm) -> AdrnormV1.PreferredTerm {
+        AdrnormV1.PreferredTerm(ptCode: t.ptCode, ptName: t.ptName, lltNames: t.lltNames, hltName: t.hltName,
+                                hlgtName: t.hlgtName, socName: t.socName, socCode: t.socCode)
+    }
+
+    /// The call's deadline on the pipeline's clock.
+    static func deadline(_ context: CallContext) -> ContinuousClock.Instant? {
+        guard let deadline = context.deadline else { return nil }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let remaining = deadline.uptimeNanoseconds > now ? deadline.uptimeNanoseconds - now : 0
+        return ContinuousClock.now + .nanoseconds(Int64(min(remaining, UInt64(Int64.max))))
+    }
+
+    static func ms(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+}
