@@ -193,3 +193,76 @@ enum DemoPipelineMentions {
         "血压升高", "乏力，食欲不振", "口干", "心率加快",
     ]
 }
+
+@Suite(.serialized) struct ServeCancellationTests {
+    @Test("Cancel mid-stream stops the scoring work")
+    func cancelMidStream() async throws {
+        let (server, pipeline) = try DemoServer.start(scheduling: .init(maxBatchTokens: 1024))
+        let client = try await DemoServer.connect(server)
+        defer { client.close() }
+        let stream = try await client.openStream("/adrnorm.v1.Normalizer/NormalizeStream")
+        stream.enqueue((0..<400).map {
+            AdrnormV1.NormalizeRequest(id: "\($0)", mention: DemoPipelineMentions.all[$0 % 16] + "\($0)", topK: 100).serializedBytes()
+        })
+        _ = try await stream.next()          // work is under way
+        stream.cancel(reason: "test")
+        try await Task.sleep(for: .milliseconds(300))
+        let scored = pipeline.schedulerStatistics!.pairs
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(pipeline.schedulerStatistics!.pairs <= scored + 200, "scoring went on after Cancel")
+        #expect(scored < 40_000, "\(scored) of 40,000 pairs were scored despite the Cancel")
+        // The connection is still good.
+        #expect(try await client.health().status == .serving)
+        await DemoServer.stop(server, pipeline)
+    }
+}
+
+@Suite(.serialized) struct ServeProcessTests {
+    @Test("adrnorm serve: SIGTERM with a stream in flight answers every accepted request, then exits 0")
+    func sigtermDrains() async throws {
+        let process = Process()
+        process.executableURL = AdrnormExecutable.url
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--cert", DemoServer.certificate("server.pem"),
+                             "--key", DemoServer.certificate("server.key"), "--client-ca", DemoServer.certificate("ca.pem")]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The port is in the log line "listening on … (port N)".
+        var log = ""
+        var port: Int?
+        let deadline = Date().addingTimeInterval(60)
+        while port == nil && Date() < deadline {
+            let data = errors.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            log += String(decoding: data, as: UTF8.self)
+            if let range = log.range(of: #"\(port (\d+)\)"#, options: .regularExpression) {
+                port = Int(log[range].dropFirst(6).dropLast())
+            }
+        }
+        let listening = try #require(port, "no port in the log:\n\(log)")
+        #expect(log.contains("SYNTHETIC demo"), "the log must say the demo assets are served:\n\(log)")
+        let client = try await RPCClient.connect(.init(
+            address: "127.0.0.1:\(listening)",
+            tls: TLSClientConfiguration(trustedCAPath: DemoServer.certificate("ca.pem"),
+                                        certificateChainPath: DemoServer.certificate("client-a.pem"),
+                                        privateKeyPath: DemoServer.certificate("client-a.key"))))
+        defer { client.close() }
+        let stream = try await client.openStream("/adrnorm.v1.Normalizer/NormalizeStream")
+        let count = 12
+        stream.enqueue((0..<count).map {
+            AdrnormV1.NormalizeRequest(id: "\($0)", mention: DemoPipelineMentions.all[$0 % 16], topK: 50).serializedBytes()
+        })
+        stream.halfClose()
+        _ = try await stream.next().map { try AdrnormV1.NormalizeResponse(serializedBytes: $0) }
+        kill(process.processIdentifier, SIGTERM)
+        var ids = ["0"]
+        while let bytes = try await stream.next() {
+            ids.append(try AdrnormV1.NormalizeResponse(serializedBytes: bytes).id)
+        }
+        #expect(ids == (0..<count).map { "\($0)" })
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(process.terminationReason == .exit)
+    }
+}
