@@ -134,7 +134,7 @@ def make_pairs(rng, mentions, bm25, n_candidates):
     pairs = []
     for m in mentions:
         gold = set(m["gold"])
-        negatives = [i for i in bm25.top(m["text"], 10) if i not in gold][:6]
+        negatives = [i for i in bm25.top(m["text"], 8) if i not in gold][:3]
         negatives += rng.sample(range(n_candidates), 1)
         for i in gold:
             pairs.append((m["text"], i, 1))
@@ -231,7 +231,7 @@ def main():
     bm25 = BM25(texts)
     aliases = sorted({a for c in candidates for a in c["llt_names"]})
     held_out = set(rng.sample(aliases, len(aliases) * 15 // 100))
-    n_train = 300 if args.quick else 3000
+    n_train = 300 if args.quick else 4000
     train_mentions = make_mentions(rng, candidates, held_out, "train", n_train)
     test_mentions = make_mentions(random.Random(SEED + 1), candidates, held_out, "test", 100 if args.quick else 400)
     train_pairs = make_pairs(rng, train_mentions, bm25, len(candidates))
@@ -239,16 +239,16 @@ def main():
     os.makedirs(args.out_dir, exist_ok=True)
     vocab_size = write_vocab(args.out_dir, candidates)
     tokenizer = BertTokenizerFast.from_pretrained(args.out_dir)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=128, num_hidden_layers=3, num_attention_heads=4,
+    config = BertConfig(vocab_size=vocab_size, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=512, max_position_embeddings=128, hidden_act="gelu",
                         id2label={0: "not_match", 1: "match"}, label2id={"not_match": 0, "match": 1})
     model = BertForSequenceClassification(config)
     epochs = 1 if args.quick else 2
-    batch_size = 64
+    batch_size = 32
     steps = epochs * math.ceil(len(train_pairs) / batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1.5e-3, weight_decay=0.01)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, (steps - s) / steps))
+        optimizer, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
     print(f"{len(candidates)} candidates, {len(train_pairs)} training pairs, {vocab_size} tokens, {steps} steps",
           file=sys.stderr)
     step = 0
@@ -266,7 +266,7 @@ def main():
             scheduler.step()
             optimizer.zero_grad()
             step += 1
-            if step % 50 == 0:
+            if step % 100 == 0:
                 print(f"epoch {epoch} step {step}/{steps} loss {loss.item():.4f} "
                       f"{time.time() - started:.0f}s", file=sys.stderr)
     model.eval()
