@@ -13,7 +13,10 @@ Writes into OUT_DIR:
                      types, last hidden state and pooled output.
 Seeded; takes a few seconds on 2 CPU threads.
 
-Usage: python model_goldens.py OUT_DIR CHINESE_VOCAB_DIR MINILM_DIR
+  demo/expected.json Demo/model (when DEMO_DIR is given) on PAIRS: transformers'
+                     ids, logits and probabilities.
+
+Usage: python model_goldens.py OUT_DIR CHINESE_VOCAB_DIR MINILM_DIR [DEMO_DIR]
 """
 import json
 import os
@@ -126,7 +129,23 @@ def minilm(out_dir, minilm_dir):
               open(os.path.join(out_dir, "minilm.json"), "w"))
 
 
-def main(out_dir, vocab_dir, minilm_dir):
+def demo(out_dir, demo_dir):
+    tokenizer = BertTokenizerFast.from_pretrained(demo_dir)
+    model = BertForSequenceClassification.from_pretrained(demo_dir).eval()
+    cases = []
+    with torch.no_grad():
+        for a, b in PAIRS:
+            enc = tokenizer(a, b, truncation="longest_first", max_length=64, return_tensors="pt")
+            logits = model(**enc).logits[0]
+            cases.append({"a": a, "b": b, "input_ids": enc["input_ids"][0].tolist(),
+                          "token_type_ids": enc["token_type_ids"][0].tolist(),
+                          "logits": logits.tolist(), "probabilities": torch.softmax(logits, -1).tolist()})
+    os.makedirs(os.path.join(out_dir, "demo"), exist_ok=True)
+    json.dump({"match_index": 1, "cases": cases}, open(os.path.join(out_dir, "demo", "expected.json"), "w"),
+              ensure_ascii=False)
+
+
+def main(out_dir, vocab_dir, minilm_dir, demo_dir=None):
     torch.set_num_threads(2)
     os.makedirs(out_dir, exist_ok=True)
     generator = torch.Generator().manual_seed(4)
@@ -142,8 +161,10 @@ def main(out_dir, vocab_dir, minilm_dir):
     for name in ("config.json", "vocab.txt", "tokenizer_config.json", "expected.json"):
         shutil.copy(os.path.join(first, name), bin_only)
     minilm(out_dir, minilm_dir)
+    if demo_dir and os.path.isfile(os.path.join(demo_dir, "model.safetensors")):
+        demo(out_dir, demo_dir)
     print(f"model references -> {out_dir}", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -261,19 +261,57 @@ public enum Activation {
     /// The same erf on one value, for tests.
     public static func erf(_ x: Float) -> Float { erf(SIMD8<Float>(repeating: x))[0] }
 
+    /// Row-wise softmax in place. The exponentials are `exp` below, on SIMD8.
     static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        typealias V = SIMD8<Float>
         for r in 0..<rows {
             let row = x + r * columns
+            let raw = UnsafeMutableRawPointer(row)
             var m = -Float.infinity
             for j in 0..<columns { m = max(m, row[j]) }
-            var sum: Float = 0
-            for j in 0..<columns {
-                let e = expf(row[j] - m)
+            let shift = V(repeating: m)
+            var sums = V.zero
+            var j = 0
+            while j + 8 <= columns {
+                let e = exp(raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) - shift)
+                raw.storeBytes(of: e, toByteOffset: j * 4, as: V.self)
+                sums += e
+                j += 8
+            }
+            var sum = sums.sum()
+            while j < columns {
+                let e = exp(V(repeating: row[j] - m))[0]
                 row[j] = e
                 sum += e
+                j += 1
             }
             let inv = 1 / sum
             for j in 0..<columns { row[j] *= inv }
         }
     }
+
+    /// `e^x` on SIMD8 (Cephes' expf scheme): `x = n·ln2 + r` with |r| ≤ ln2/2,
+    /// a degree-6 polynomial for `e^r`, `2^n` from the exponent bits. Within
+    /// 2 ulps for x in [-87, 88]; inputs are clamped to that range (softmax
+    /// only passes x ≤ 0, where the clamp means e^x < 2e-38).
+    @inline(__always)
+    static func exp(_ a: SIMD8<Float>) -> SIMD8<Float> {
+        typealias V = SIMD8<Float>
+        let x = pointwiseMin(pointwiseMax(a, V(repeating: -87.3)), V(repeating: 88.3))
+        let n = (x * V(repeating: 1.44269504088896341)).rounded(.toNearestOrEven)
+        var r = x - n * V(repeating: 0.693359375)
+        r = r - n * V(repeating: -2.12194440e-4)
+        var p = V(repeating: 1.9875691500e-4)
+        p = p * r + V(repeating: 1.3981999507e-3)
+        p = p * r + V(repeating: 8.3334519073e-3)
+        p = p * r + V(repeating: 4.1665795894e-2)
+        p = p * r + V(repeating: 1.6666665459e-1)
+        p = p * r + V(repeating: 5.0000001201e-1)
+        p = p * (r * r) + r + V(repeating: 1)
+        let bits = (SIMD8<Int32>(n, rounding: .toNearestOrEven) &+ 127) &<< 23
+        return p * unsafeBitCast(bits, to: V.self)
+    }
+
+    /// The same exp on one value, for tests.
+    public static func exp(_ x: Float) -> Float { exp(SIMD8<Float>(repeating: x))[0] }
 }

@@ -64,13 +64,17 @@ enum BenchEncoder {
         return PairEncoding(inputIDs: ids, tokenTypeIDs: types)
     }
 
-    /// Multiply-adds ×2 of the GEMMs and attention products of one pass.
+    /// FLOPs (2 per multiply-add) of the GEMMs and attention products that
+    /// one classifier pass performs: every block in full except the last,
+    /// which projects Q/K/V for all tokens but runs attention, the output
+    /// projection and the feed-forward part for the [CLS] row only.
     static func forwardFLOPs(_ lengths: [Int], _ c: BertConfiguration) -> Double {
         let h = Double(c.hiddenSize), inter = Double(c.intermediateSize)
         var total = 0.0
         for n in lengths.map(Double.init) {
-            let perLayer = 2 * n * (h * 3 * h + h * h + 2 * h * inter) + 2 * 2 * n * n * h
-            total += Double(c.numHiddenLayers) * perLayer + 2 * h * h
+            let fullLayer = 2 * n * (h * 3 * h + h * h + 2 * h * inter) + 2 * 2 * n * n * h
+            let lastLayer = 2 * n * h * 3 * h + 2 * 2 * n * h + 2 * (h * h + 2 * h * inter)
+            total += Double(c.numHiddenLayers - 1) * fullLayer + lastLayer + 2 * h * h
         }
         return total
     }

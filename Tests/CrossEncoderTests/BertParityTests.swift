@@ -101,3 +101,31 @@ struct BertParityTests {
         }
     }
 }
+
+@Suite("the committed demo model")
+struct DemoModelTests {
+    static let demoDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Demo/model").path
+
+    @Test("Demo/model loads: 2 labels, match at index 1, vocab within the embedding table")
+    func loads() throws {
+        let scorer = try PairScorer(modelDirectory: Self.demoDirectory)
+        #expect(scorer.model.config.labels == ["not_match", "match"])
+        #expect(scorer.model.config.matchIndex == 1)
+        #expect((2...4).contains(scorer.model.config.numHiddenLayers))
+        #expect((128...256).contains(scorer.model.config.hiddenSize))
+    }
+
+    @Test("Demo/model equals transformers within 1e-4 logits / 1e-5 prob_1 (ADRNORM_ENCODER_GOLDENS)",
+          .enabled(if: generated != nil, Comment(rawValue: skipMessage)))
+    func parity() throws {
+        let (_, cases) = try tinyCases(generated! + "/models/demo")
+        let scorer = try PairScorer(modelDirectory: Self.demoDirectory)
+        for c in cases { #expect(try scorer.tokenizer.encode(c.a, c.b, maxLength: 64) == c.encoding) }
+        let scores = try scorer.score(cases.map { ($0.a, $0.b) }, batchSize: 3)
+        for (c, s) in zip(cases, scores) {
+            #expect(maxDifference(c.logits, s.logits) <= 1e-4, "\(c.a): \(s.logits) vs \(c.logits)")
+            #expect(abs(c.probabilities[1] - s.matchProbability) <= 1e-5)
+        }
+    }
+}
