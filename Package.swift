@@ -59,7 +59,8 @@ let package = Package(
         .testTarget(name: "NormalizationTests", dependencies: ["Normalization", "Terminology", "Retrieval", "CrossEncoder"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RPC", "Normalization"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RPC", "Normalization", "CrossEncoder", "Terminology"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
