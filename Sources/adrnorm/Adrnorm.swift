@@ -19,10 +19,3 @@ struct Adrnorm: AsyncParsableCommand {
         ]
     )
 }
-
-/// Thrown by subcommands that are planned but not built yet: the run fails
-/// with a clear message instead of producing output that looks real.
-struct NotImplementedYet: Error, CustomStringConvertible {
-    let subcommand: String
-    var description: String { "adrnorm \(subcommand): not implemented yet" }
-}

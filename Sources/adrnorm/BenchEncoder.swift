@@ -21,8 +21,7 @@ struct BenchEncoderOptions: ParsableArguments {
 /// `cblas_sgemm` figure measured in the same run. Inputs are synthetic ids
 /// from the formula Scripts/encoder/bench_reference.py uses for PyTorch.
 enum BenchEncoder {
-    static func run(_ arguments: [String]) throws {
-        let options = try BenchEncoderOptions.parse(arguments)
+    static func run(_ options: BenchEncoderOptions) throws {
         BLAS.threadCount = options.threads
         let model = try BertForSequenceClassification(modelDirectory: options.model)
         let c = model.config

@@ -26,21 +26,29 @@ enum DemoAssets {
             }
             return path
         }
+        if let found = findAbove("Demo/" + relative) { return found }
+        throw DemoAssetsError(message: "cannot find Demo/\(relative) above the adrnorm executable or the current "
+                              + "directory; pass the path explicitly or set \(environmentVariable) to the Demo folder")
+    }
+
+    /// The first `relative` path found walking up from the executable's
+    /// folder, then from the current directory (a checkout's file).
+    static func findAbove(_ relative: String) -> String? {
+        let fm = FileManager.default
         var starts: [URL] = []
         if let exe = executablePath() { starts.append(URL(fileURLWithPath: exe).deletingLastPathComponent()) }
         starts.append(URL(fileURLWithPath: fm.currentDirectoryPath))
         for start in starts {
             var dir = start.standardizedFileURL
             while true {
-                let candidate = dir.appendingPathComponent("Demo").appendingPathComponent(relative)
+                let candidate = dir.appendingPathComponent(relative)
                 if fm.fileExists(atPath: candidate.path) { return candidate.path }
                 let parent = dir.deletingLastPathComponent()
                 if parent.path == dir.path || dir.path == "/" { break }
                 dir = parent
             }
         }
-        throw DemoAssetsError(message: "cannot find Demo/\(relative) above the adrnorm executable or the current "
-                              + "directory; pass the path explicitly or set \(environmentVariable) to the Demo folder")
+        return nil
     }
 
     private static func executablePath() -> String? {

@@ -71,13 +71,3 @@ enum AdrnormExecutable {
         #expect(!result.stderr.isEmpty)
     }
 }
-
-@Suite struct NotYetBuiltTests {
-    @Test("a subcommand not built yet exits non-zero with 'not implemented yet' and prints nothing on stdout")
-    func notImplemented() throws {
-        let result = try AdrnormExecutable.run(["bench"])
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("not implemented yet"))
-        #expect(result.stdout.isEmpty)
-    }
-}

@@ -3,48 +3,55 @@ import Foundation
 import Retrieval
 import Terminology
 
-/// `adrnorm bench NAME`: benchmarks that print figures (JSON on stdout).
-/// Only `retrieval` is built; Scripts/bench-retrieval runs it next to the
-/// straightforward Python implementation and prints the ratio.
+/// `adrnorm bench NAME`: benchmarks that print their figures (JSON on
+/// stdout); the scripts in Scripts/ run them next to their baselines.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print its figures next to a baseline measured in the same run.",
         discussion: """
-            retrieval: loads --dictionary, builds the BM25 index, runs every line of --queries (plain text) \
-            --repeat times with --top-k, and prints load/build time, index and process memory (RSS), and \
-            p50/p99 latency and queries/s as JSON. Other names: not implemented yet.
+            retrieval: BM25 index build, memory and query latency (Scripts/bench-retrieval adds the Python \
+            baseline). encoder: BERT forward pairs/s and GFLOPS next to sgemm (Scripts/bench-encoder adds \
+            PyTorch). pipeline: full-pipeline vs encoder-only pairs/s, and the cache on a Zipf stream.
+            """,
+        subcommands: [BenchRetrieval.self, BenchEncoderCommand.self, BenchPipeline.self])
+}
+
+/// `adrnorm bench encoder`: options parsed by BenchEncoderOptions.
+struct BenchEncoderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encoder",
+        abstract: "BERT forward pairs/s on fixed- and mixed-length batches, GFLOPS next to a cblas_sgemm figure.")
+    @OptionGroup var options: BenchEncoderOptions
+    func run() throws { try BenchEncoder.run(options) }
+}
+
+/// `adrnorm bench retrieval`.
+struct BenchRetrieval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrieval",
+        abstract: "BM25 index build time, memory, and top-k query latency and queries/s, as JSON.",
+        discussion: """
+            Loads --dictionary, builds the BM25 index, runs every line of --queries (plain text) --repeat \
+            times with --top-k, and prints load/build time, index and process memory (RSS), and p50/p99 \
+            latency and queries/s as JSON.
             """)
-    @Argument(help: "Benchmark name (retrieval).")
-    var name: String?
-    @Option(help: "retrieval: dictionary CSV or MedDRA ASCII folder (default: the demo dictionary).")
+    @Option(help: "Dictionary CSV or MedDRA ASCII folder (default: the demo dictionary).")
     var dictionary: String?
-    @Option(help: "retrieval: plain-text queries, one per line.")
-    var queries: String?
-    @Option(help: "retrieval: candidate text template.")
+    @Option(help: "Plain-text queries, one per line.")
+    var queries: String
+    @Option(help: "Candidate text template.")
     var template: String = "full"
-    @Option(name: .customLong("top-k"), help: "retrieval: candidates per query.")
+    @Option(name: .customLong("top-k"), help: "Candidates per query.")
     var topK: Int = 100
-    @Option(help: "retrieval: passes over the queries (the first also warms up and is not timed).")
+    @Option(help: "Passes over the queries (the first also warms up and is not timed).")
     var `repeat`: Int = 3
-    @Argument(parsing: .allUnrecognized, help: "encoder: options of the encoder benchmark.")
-    var encoderOptions: [String] = []
-    @Option(help: "retrieval: write the rankings of the first pass here (JSONL: mention, top [[index, score]]).")
+    @Option(help: "Write the rankings of the first pass here (JSONL: mention, top [[index, score]]).")
     var results: String?
 
-    func run() throws {
-        guard let name else { throw NotImplementedYet(subcommand: "bench") }
-        switch name {
-        case "retrieval": try retrieval()
-        case "encoder": try BenchEncoder.run(encoderOptions)
-        case "pipeline":
-            let command = try BenchPipeline.parse(encoderOptions)
-            try command.run()
-        default: throw NotImplementedYet(subcommand: "bench \(name)")
-        }
-    }
+    func run() throws { try retrieval() }
 
     private func retrieval() throws {
-        guard let queriesPath = queries else { throw ValidationError("bench retrieval needs --queries FILE") }
+        let queriesPath = queries
         guard let chosen = CandidateTemplate(rawValue: template) else { throw ValidationError("unknown --template \(template)") }
         let path = try dictionary ?? DemoAssets.dictionary()
         let rssBefore = Self.residentBytes()
