@@ -5,7 +5,7 @@ import Terminology
 
 /// `adrnorm bench NAME`: benchmarks that print their figures (JSON on
 /// stdout); the scripts in Scripts/ run them next to their baselines.
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print its figures next to a baseline measured in the same run.",
         discussion: """
@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
             baseline). encoder: BERT forward pairs/s and GFLOPS next to sgemm (Scripts/bench-encoder adds \
             PyTorch). pipeline: full-pipeline vs encoder-only pairs/s, and the cache on a Zipf stream.
             """,
-        subcommands: [BenchRetrieval.self, BenchEncoderCommand.self, BenchPipeline.self])
+        subcommands: [BenchRetrieval.self, BenchEncoderCommand.self, BenchPipeline.self, BenchRPC.self])
 }
 
 /// `adrnorm bench encoder`: options parsed by BenchEncoderOptions.
