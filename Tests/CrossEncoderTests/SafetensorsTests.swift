@@ -45,6 +45,7 @@ struct SafetensorsTests {
     @Test("F32, F16 and BF16 read as Float; I64 listed but not read")
     func dtypes() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let f16: [UInt8] = [0x00, 0x3C, 0x00, 0xC0]   // 1.0, -2.0
         let bf16: [UInt8] = [0x80, 0x3F, 0x40, 0x40]  // 1.0, 3.0
         try writeSafetensors(dir + "/m.safetensors", [("a", [2, 2], [1, -2.5, 3, 4e-8])],
@@ -61,6 +62,7 @@ struct SafetensorsTests {
     @Test("a header that does not fit the file, or offsets beyond the data, is an error naming the file")
     func badHeaders() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/short.safetensors"))
         #expect(errorText { _ = try SafetensorsFile(path: dir + "/short.safetensors") }.contains("short.safetensors"))
         try writeSafetensors(dir + "/offsets.safetensors", [("a", [1], [1])],
@@ -76,6 +78,7 @@ struct SafetensorsTests {
     @Test("a folder with only pytorch_model.bin names Scripts/convert-to-safetensors")
     func pytorchOnly() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data([0]).write(to: URL(fileURLWithPath: dir + "/pytorch_model.bin"))
         let message = errorText { _ = try BertWeights(modelDirectory: dir) }
         #expect(message.contains("Scripts/convert-to-safetensors"))
@@ -90,6 +93,7 @@ struct SafetensorsTests {
     @Test("config.json: gelu only, id2label gives the match index, missing fields are named")
     func configuration() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         let config = try BertConfiguration(contentsOf: dir + "/config.json")
         #expect(config.matchIndex == 0 && config.labels == ["match", "not_match"] && config.headSize == 2)
@@ -107,6 +111,7 @@ struct SafetensorsTests {
     @Test("names with or without bert., gamma/beta; a missing tensor or wrong shape names it and both shapes")
     func weightNames() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeSafetensors(dir + "/model.safetensors", [
             ("bert.embeddings.LayerNorm.gamma", [4], [1, 1, 1, 1]),
             ("embeddings.LayerNorm.beta", [4], [0, 0, 0, 0]),

@@ -6,6 +6,8 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathCom
 private let chineseVocab = repositoryRoot.appendingPathComponent("Tests/CrossEncoderTests/Fixtures/tokenizer/chinese-vocab").path
 private let generated = ProcessInfo.processInfo.environment["ADRNORM_ENCODER_GOLDENS"].flatMap { $0.isEmpty ? nil : $0 }
 
+/// A file in a fresh folder under the system temporary directory (left for
+/// the OS to clean; each is a few hundred bytes).
 private func temporaryFile(_ name: String, _ text: String) throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adrnorm-score-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
