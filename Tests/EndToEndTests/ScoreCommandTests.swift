@@ -33,10 +33,11 @@ struct TokenizeCommandTests {
         #expect((object["input_ids"] as? [Int])?.first == 101)
     }
 
-    @Test("without --model it says --model is required; a bad --max-length is named")
+    @Test("without --model the synthetic demo model is used and stderr says so; a bad --max-length is named")
     func errors() throws {
-        let noModel = try AdrnormExecutable.run(["tokenize", "--text-a", "x"])
-        #expect(noModel.status != 0 && noModel.stderr.contains("--model"))
+        let demo = try AdrnormExecutable.run(["tokenize", "--text-a", "头痛"])
+        #expect(demo.status == 0 && demo.stderr.contains("SYNTHETIC demo model"))
+        #expect((try jsonObject(demo.stdout)["tokens"] as? [String]) == ["[CLS]", "头", "痛", "[SEP]"])
         let short = try AdrnormExecutable.run(["tokenize", "--model", chineseVocab, "--text-a", "x", "--text-b", "y",
                                                "--max-length", "2"])
         #expect(short.status != 0 && short.stderr.contains("max_length"))

@@ -14,7 +14,7 @@ struct Score: ParsableCommand {
             label named "match") and pred_label (prob_1 ≥ 0.5). Lines that cannot be read are reported \
             with their line numbers and nothing is written.
             """)
-    @Option(help: "Model folder (required until the demo model default lands).")
+    @Option(help: "Model folder (default: the SYNTHETIC demo model in Demo/model).")
     var model: String?
     @Option(help: "Pair JSONL file.")
     var input: String
@@ -39,7 +39,7 @@ struct Score: ParsableCommand {
 
     func run() throws {
         let records = try ScoreInput.read(input)
-        let directory = try ModelOption.resolve(model)
+        let directory = try ModelOption.resolve(model, command: "adrnorm score")
         BLAS.threadCount = threads
         let scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength)
         let template = CandidateTemplate(rawValue: template)!

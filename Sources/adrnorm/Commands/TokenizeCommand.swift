@@ -11,7 +11,7 @@ struct Tokenize: ParsableCommand {
             truncated longest_first to --max-length exactly as Hugging Face's BertTokenizerFast does. \
             An empty --text-b counts as no second text, as in transformers.
             """)
-    @Option(help: "Model folder with vocab.txt and tokenizer_config.json (required until the demo model default lands).")
+    @Option(help: "Model folder with vocab.txt and tokenizer_config.json (default: the SYNTHETIC demo model in Demo/model).")
     var model: String?
     @Option(name: .customLong("text-a"), help: "First text (the mention).")
     var textA: String
@@ -21,7 +21,7 @@ struct Tokenize: ParsableCommand {
     var maxLength: Int = 64
 
     func run() throws {
-        let directory = try ModelOption.resolve(model)
+        let directory = try ModelOption.resolve(model, command: "adrnorm tokenize")
         let tokenizer = try BertTokenizer(modelDirectory: directory)
         let encoding = try tokenizer.encode(textA, textB, maxLength: maxLength)
         let ids = encoding.inputIDs.map(String.init).joined(separator: ", ")
@@ -33,12 +33,12 @@ struct Tokenize: ParsableCommand {
 
 /// The `--model` option shared by `tokenize` and `score`.
 enum ModelOption {
-    /// The model folder to use. Until the demo assets are resolvable
-    /// (DemoAssets), `--model` is required.
-    static func resolve(_ option: String?) throws -> String {
-        guard let option, !option.isEmpty else {
-            throw ValidationError("--model DIR is required for now (a Hugging Face folder with config.json, vocab.txt and model.safetensors)")
-        }
-        return option
+    /// The model folder: `--model`, or the synthetic demo model (said on stderr).
+    static func resolve(_ option: String?, command: String) throws -> String {
+        if let option, !option.isEmpty { return option }
+        let directory = try DemoAssets.model()
+        Stderr.write("\(command): using the SYNTHETIC demo model \(directory): not for clinical use\n")
+        return directory
     }
 }
+
