@@ -48,7 +48,6 @@ let package = Package(
                               .product(name: "Logging", package: "swift-log"),
                           ]),
         // Health round trips over mTLS on loopback (issue 6 benchmark).
-        .executableTarget(name: "adrnorm-rpc-bench", dependencies: ["RPC"]),
 
         // ---- Tests ----
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology"]),

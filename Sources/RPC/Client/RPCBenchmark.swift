@@ -4,8 +4,7 @@ import Logging
 /// Measures Health round trips over mutual TLS on loopback: an `RPCServer`
 /// with a trivial service and `RPCClient`s in the same process, so the
 /// figures include both ends' framing, TLS and queue hops (and share the
-/// CPU). Used by the `adrnorm-rpc-bench` executable; `adrnorm bench rpc`
-/// can call it the same way.
+/// CPU). Used by `adrnorm bench rpc`.
 public enum RPCBenchmark {
     /// One measured configuration.
     public struct Scenario: Sendable {
