@@ -78,18 +78,33 @@ public struct PairRecordError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Every bad line of a pair / prediction JSONL file (a file that cannot be
+/// opened or is not UTF-8 is one error at line 0 or at the bad line).
+public struct PairFileError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var errors: [PairRecordError]
+
+    public var description: String {
+        let shown = errors.prefix(20).map(\.description).joined(separator: "\n")
+        let more = errors.count > 20 ? "\n… and \(errors.count - 20) more bad lines" : ""
+        return shown + more
+    }
+}
+
 extension PairRecord {
     /// Every record of a pair / prediction JSONL file, with its line number.
-    /// Blank lines are skipped; the first bad line stops the read.
-    public static func readFile(_ path: String) throws(PairRecordError) -> [(line: Int, record: PairRecord)] {
+    /// Blank lines are skipped; every bad line is reported, not only the first.
+    public static func readFile(_ path: String) throws(PairFileError) -> [(line: Int, record: PairRecord)] {
+        func fail(_ line: Int, _ problem: String) -> PairFileError {
+            PairFileError(path: path, errors: [PairRecordError(path: path, line: line, problem: problem)])
+        }
         let reader: TextLineReader
         do { reader = try TextLineReader(path: path) } catch {
-            guard case .cannotOpen(_, let reason) = error else {
-                throw PairRecordError(path: path, line: 0, problem: error.description)
-            }
-            throw PairRecordError(path: path, line: 0, problem: "cannot open (\(reason))")
+            guard case .cannotOpen(_, let reason) = error else { throw fail(0, error.description) }
+            throw fail(0, "cannot open (\(reason))")
         }
         var out: [(line: Int, record: PairRecord)] = []
+        var errors: [PairRecordError] = []
         while let line = reader.next() {
             if line.text.allSatisfy(\.isWhitespace) { continue }
             do {
@@ -97,15 +112,17 @@ extension PairRecord {
             } catch {
                 var e = error
                 e.path = path
-                throw e
+                errors.append(e)
             }
         }
         if let failure = reader.failure {
             if case .invalidUTF8(_, let line) = failure {
-                throw PairRecordError(path: path, line: line, problem: "invalid UTF-8")
+                errors.append(PairRecordError(path: path, line: line, problem: "invalid UTF-8"))
+            } else {
+                errors.append(PairRecordError(path: path, line: 0, problem: failure.description))
             }
-            throw PairRecordError(path: path, line: 0, problem: failure.description)
         }
+        if !errors.isEmpty { throw PairFileError(path: path, errors: errors) }
         return out
     }
 }

@@ -38,7 +38,7 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
-        let records = try ScoreInput.read(input)
+        let records = try PairRecord.readFile(input).map(\.record)
         let directory = try ModelOption.resolve(model, command: "adrnorm score")
         BLAS.threadCount = threads
         let scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength)
@@ -68,35 +68,5 @@ struct Score: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
-    }
-}
-
-/// Reading pair JSONL for `score`, with every bad line reported.
-enum ScoreInput {
-    struct BadLines: Error, CustomStringConvertible {
-        var path: String
-        var errors: [PairRecordError]
-        var description: String {
-            let shown = errors.prefix(20).map { "\(path): \($0)" }.joined(separator: "\n")
-            let more = errors.count > 20 ? "\n… and \(errors.count - 20) more bad lines" : ""
-            return shown + more
-        }
-    }
-
-    static func read(_ path: String) throws -> [PairRecord] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ValidationError("\(path): cannot read (\(error.localizedDescription))")
-        }
-        var records: [PairRecord] = []
-        var errors: [PairRecordError] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if line.allSatisfy(\.isWhitespace) { continue }
-            do { records.append(try PairRecord(jsonLine: line, lineNumber: index + 1)) } catch {
-                errors.append(error)
-            }
-        }
-        if !errors.isEmpty { throw BadLines(path: path, errors: errors) }
-        return records
     }
 }
