@@ -35,7 +35,7 @@ public struct ScoringSchedulerConfiguration: Sendable {
     /// Scoring threads.
     public var workers: Int
 
-    public init(maxBatchTokens: Int = 8192, maxQueuedPairs: Int = 100_000, workers: Int = 1) {
+    public init(maxBatchTokens: Int = NormalizationDefaults.maxBatchTokens, maxQueuedPairs: Int = 100_000, workers: Int = 1) {
         precondition(maxBatchTokens > 0 && maxQueuedPairs > 0 && workers > 0,
                      "ScoringSchedulerConfiguration values must be positive")
         self.maxBatchTokens = maxBatchTokens

@@ -13,7 +13,7 @@ struct Bench: AsyncParsableCommand {
             baseline). encoder: BERT forward pairs/s and GFLOPS next to sgemm (Scripts/bench-encoder adds \
             PyTorch). pipeline: full-pipeline vs encoder-only pairs/s, and the cache on a Zipf stream.
             """,
-        subcommands: [BenchRetrieval.self, BenchEncoderCommand.self, BenchPipeline.self, BenchRPC.self])
+        subcommands: [BenchRetrieval.self, BenchEncoderCommand.self, BenchPipeline.self, BenchRPC.self, BenchStream.self])
 }
 
 /// `adrnorm bench encoder`: options parsed by BenchEncoderOptions.
