@@ -92,22 +92,28 @@ public struct BertTokenizer: Sendable {
     /// text, as in `transformers` (`if text_pair`).
     public func encode(_ a: String, _ b: String? = nil, maxLength: Int = 64) throws(CrossEncoderError) -> PairEncoding {
         let pair = !(b ?? "").isEmpty
+        return try encode(ids: tokenIDs(a), pair ? tokenIDs(b!) : nil, maxLength: maxLength)
+    }
+
+    /// The same from texts already turned into ids by `tokenIDs` (texts are
+    /// tokenized independently, so a caller may keep the ids of texts it
+    /// encodes often). `b` nil: no second text; an empty `b` array is a
+    /// second text with no tokens (a whitespace-only text).
+    public func encode(ids a: [Int32], _ b: [Int32]?, maxLength: Int = 64) throws(CrossEncoderError) -> PairEncoding {
+        let pair = b != nil
         let added = pair ? 3 : 2
         guard maxLength >= added else {
             throw .invalidArgument(name: "max_length", problem: "\(maxLength) leaves no room for the \(added) special tokens")
         }
-        var idsA = tokenIDs(a)
-        var idsB = pair ? tokenIDs(b!) : []
-        let (keepA, keepB) = Self.truncatedLengths(idsA.count, idsB.count, budget: maxLength - added)
-        idsA.removeSubrange(keepA...)
-        idsB.removeSubrange(keepB...)
+        let idsB = b ?? []
+        let (keepA, keepB) = Self.truncatedLengths(a.count, idsB.count, budget: maxLength - added)
         var ids: [Int32] = [classifierTokenID]
         ids.reserveCapacity(keepA + keepB + added)
-        ids += idsA
+        ids += a[..<keepA]
         ids.append(separatorTokenID)
         var types = [Int32](repeating: 0, count: ids.count)
         if pair {
-            ids += idsB
+            ids += idsB[..<keepB]
             ids.append(separatorTokenID)
             types += [Int32](repeating: 1, count: keepB + 1)
         }

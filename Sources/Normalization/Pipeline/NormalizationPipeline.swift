@@ -21,6 +21,9 @@ public final class NormalizationPipeline: @unchecked Sendable {
     public let defaultScorer: ScorerKind
 
     private let retrievers: [CandidateTemplate: RetrieverPool]
+    /// WordPiece ids of every candidate text, per template: candidate texts
+    /// are fixed, so only the mention is tokenized per request.
+    private let candidateTokenIDs: [CandidateTemplate: [[Int32]]]
     private let scheduler: ScoringScheduler<PairEncoding, PairProbabilities>?
     private let cache: LRUCache<CacheKey, CachedScores>
 
@@ -54,6 +57,11 @@ public final class NormalizationPipeline: @unchecked Sendable {
             pools[template] = RetrieverPool(CandidateRetriever(dictionary: dictionary, template: template))
         }
         retrievers = pools
+        var tokenIDs: [CandidateTemplate: [[Int32]]] = [:]
+        if let model {
+            for (template, pool) in pools { tokenIDs[template] = pool.retriever.texts.map(model.tokenizer.tokenIDs) }
+        }
+        candidateTokenIDs = tokenIDs
         if let model {
             scheduler = ScoringScheduler(configuration: configuration.scheduling, tokenCount: { $0.count }) { batch in
                 let match = model.model.config.matchIndex
@@ -299,10 +307,11 @@ public final class NormalizationPipeline: @unchecked Sendable {
         let t1 = ContinuousClock.now
         var encodings: [PairEncoding] = []
         encodings.reserveCapacity(hits.count)
-        let texts = retrieverPool(key.template).retriever.texts
+        let candidateIDs = candidateTokenIDs[key.template]!
+        let mentionIDs = model.tokenizer.tokenIDs(key.mention)
         do {
             for hit in hits {
-                encodings.append(try model.tokenizer.encode(key.mention, texts[hit.candidateIndex],
+                encodings.append(try model.tokenizer.encode(ids: mentionIDs, candidateIDs[hit.candidateIndex],
                                                             maxLength: model.maxLength))
             }
         } catch {

@@ -3,7 +3,7 @@ import Foundation
 /// Why scheduled scoring did not produce results.
 public enum SchedulingError: Error, Equatable, CustomStringConvertible {
     /// The admission queue is full: try again later (RESOURCE_EXHAUSTED).
-    case overloaded(queuedPairs: Int, limit: Int)
+    case overloaded(admittedPairs: Int, limit: Int)
     /// The deadline passed before every pair was scored.
     case deadlineExceeded
     /// The caller cancelled.
@@ -15,8 +15,8 @@ public enum SchedulingError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .overloaded(let queued, let limit):
-            "server overloaded: \(queued) pairs already queued (limit \(limit)); retry later"
+        case .overloaded(let admitted, let limit):
+            "server overloaded: \(admitted) pairs already waiting or being scored (limit \(limit)); retry later"
         case .deadlineExceeded: "deadline exceeded before scoring finished"
         case .cancelled: "cancelled"
         case .scoringFailed(let message): "scoring failed: \(message)"
@@ -107,7 +107,8 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
     // Everything below is guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [Job] = []
-    private var queuedPairs = 0
+    /// Pairs of every job not yet finished, waiting or in a running batch.
+    private var admittedPairs = 0
     private var running = true
     private var stats = Statistics()
     private var threads: [Thread] = []
@@ -155,14 +156,14 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
             condition.unlock()
             throw .shutDown
         }
-        guard queuedPairs + inputs.count <= configuration.maxQueuedPairs else {
+        guard admittedPairs + inputs.count <= configuration.maxQueuedPairs else {
             stats.rejected += 1
-            let queued = queuedPairs
+            let admitted = admittedPairs
             condition.unlock()
-            throw .overloaded(queuedPairs: queued, limit: configuration.maxQueuedPairs)
+            throw .overloaded(admittedPairs: admitted, limit: configuration.maxQueuedPairs)
         }
         queue.append(Job(inputs: inputs, deadline: deadline, cancellation: cancellation, completion: completion))
-        queuedPairs += inputs.count
+        admittedPairs += inputs.count
         condition.signal()
         condition.unlock()
     }
@@ -186,7 +187,7 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
         running = false
         let abandoned = queue
         queue.removeAll()
-        queuedPairs = 0
+        admittedPairs = 0
         condition.broadcast()
         condition.unlock()
         for job in abandoned { job.completion(.failure(.shutDown), job.timings) }
@@ -226,7 +227,7 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
         while let job = queue.first {
             if let error = abandonment(of: job, now: now) {
                 queue.removeFirst()
-                queuedPairs -= job.inputs.count - job.nextIndex
+                admittedPairs -= job.inputs.count
                 job.finished = true
                 failed.append((job, error))
                 continue
@@ -245,7 +246,6 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
                     job.timings.queueWait = now - job.submitted
                 }
                 job.nextIndex = end
-                queuedPairs -= end - start
                 slices.append(Slice(job: job, range: start..<end))
             }
             if job.nextIndex == job.inputs.count {
@@ -298,14 +298,13 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
                 job.remaining -= slice.range.count
                 if job.remaining == 0 {
                     job.finished = true
+                    admittedPairs -= job.inputs.count
                     completions.append((job, .success(job.outputs.map { $0! })))
                 }
             case .failure(let error):
                 job.finished = true
-                if let index = queue.firstIndex(where: { $0 === job }) {
-                    queue.remove(at: index)
-                    queuedPairs -= job.inputs.count - job.nextIndex
-                }
+                admittedPairs -= job.inputs.count
+                if let index = queue.firstIndex(where: { $0 === job }) { queue.remove(at: index) }
                 completions.append((job, .failure(error)))
             }
         }
