@@ -172,7 +172,7 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
     /// command line). Never call it from a scoring thread.
     public func scoreAndWait(_ inputs: [Input], deadline: ContinuousClock.Instant? = nil,
                              cancellation: (any CancellationSignal)? = nil) throws(SchedulingError) -> ([Output], SchedulingTimings) {
-        let box = ResultBox<([Output], SchedulingTimings)>()
+        let box = Box<Result<([Output], SchedulingTimings), SchedulingError>>()
         try submit(inputs, deadline: deadline, cancellation: cancellation) { result, timings in
             box.set(result.map { ($0, timings) })
         }
@@ -310,26 +310,5 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
         }
         condition.unlock()
         for (job, result) in completions { job.completion(result, job.timings) }
-    }
-}
-
-/// A value set once by one thread and awaited by another.
-final class ResultBox<Value>: @unchecked Sendable {
-    // Guarded by `condition`.
-    private let condition = NSCondition()
-    private var value: Result<Value, SchedulingError>?
-
-    func set(_ result: Result<Value, SchedulingError>) {
-        condition.lock()
-        value = result
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait() -> Result<Value, SchedulingError> {
-        condition.lock()
-        defer { condition.unlock() }
-        while value == nil { condition.wait() }
-        return value!
     }
 }
