@@ -29,7 +29,7 @@ ensure_debian_packages() {
 }
 
 # What building adrnorm needs.
-BUILD_PACKAGES=(pkg-config libssl-dev openssl libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libopenblas-dev)
+BUILD_PACKAGES=(pkg-config libssl-dev openssl libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libopenblas-dev libdnnl-dev)
 # What the test and benchmark scripts need on top: the Python reference
 # (Debian's torch 1.13 + transformers in a venv).
 TEST_PACKAGES=(python3 python3-venv python3-pip python3-torch python3-numpy)

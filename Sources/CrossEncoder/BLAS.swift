@@ -20,6 +20,13 @@ public enum BLAS {
         }
     }
 
+    /// Makes every call run on the calling thread: the encoder splits its
+    /// work across threads itself, and OpenBLAS's pool would only spin
+    /// beside it.
+    public static func useCallingThreadOnly() {
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+    }
+
     /// `C = alpha · op(A) · op(B) + beta · C`, all row-major.
     ///
     /// `op(A)` is `m × k`, `op(B)` is `k × n`, `C` is `m × n`. `lda`, `ldb`

@@ -1,18 +1,38 @@
+internal import CEncoderKernels
 import Foundation
 
-/// A dense layer `y = x · Wᵀ + b` with the checkpoint's `[out, in]` weight.
+/// A dense layer `y = x · Wᵀ + b` with the checkpoint's `[out, in]` weight,
+/// held as fp32 or, after `quantized()`, as int8 (the fp32 copy dropped).
 public struct Linear: Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
-    let weight: FloatStorage
+    let weights: Weights
     let bias: FloatStorage
+
+    enum Weights: Sendable {
+        case fp32(FloatStorage)
+        case int8(QuantizedMatrix)
+    }
+
+    /// What runs on the output after the bias, in the same pass.
+    enum Epilogue {
+        case none
+        case gelu
+    }
 
     public init(weight: [Float], bias: [Float], inFeatures: Int, outFeatures: Int) {
         precondition(weight.count == inFeatures * outFeatures && bias.count == outFeatures, "Linear: bad sizes")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        self.weight = FloatStorage(weight)
+        self.weights = .fp32(FloatStorage(weight))
         self.bias = FloatStorage(bias)
+    }
+
+    private init(inFeatures: Int, outFeatures: Int, weights: Weights, bias: FloatStorage) {
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.weights = weights
+        self.bias = bias
     }
 
     public static func load(_ weights: BertWeights, _ prefix: String, in i: Int, out o: Int) throws(CrossEncoderError) -> Linear {
@@ -20,13 +40,67 @@ public struct Linear: Sendable {
                bias: try weights.tensor(prefix + ".bias", shape: [o]), inFeatures: i, outFeatures: o)
     }
 
-    /// `output[rows, out] = input[rows, in] · Wᵀ + b`; rows of `input` are
-    /// `inputStride` apart.
-    func forward(_ input: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil, into output: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { (output + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
-        BLAS.sgemm(.none, .transposed, m: rows, n: outFeatures, k: inFeatures,
-                   a: input, lda: inputStride ?? inFeatures, b: weight.pointer, ldb: inFeatures,
-                   beta: 1, c: output, ldc: outFeatures)
+    /// The fp32 weight; a bug to ask of a quantized layer.
+    var weight: FloatStorage {
+        guard case let .fp32(w) = weights else { preconditionFailure("Linear.weight of an int8 layer: this is a bug") }
+        return w
+    }
+
+    /// The same layer with int8 weights; the fp32 weight is released with `self`.
+    func quantized() -> Linear {
+        switch weights {
+        case .int8: return self
+        case let .fp32(w):
+            return Linear(inFeatures: inFeatures, outFeatures: outFeatures,
+                          weights: .int8(QuantizedMatrix(w.pointer, rows: outFeatures, columns: inFeatures)), bias: bias)
+        }
+    }
+
+    var isQuantized: Bool { if case .int8 = weights { true } else { false } }
+
+    /// Bytes of weights and bias.
+    var byteCount: Int {
+        switch weights {
+        case let .fp32(w): (w.count + bias.count) * 4
+        case let .int8(q): q.byteCount + bias.count * 4
+        }
+    }
+
+    /// `output[rows, out] = epilogue(input[rows, in] · Wᵀ + b)`; rows of
+    /// `input` are `inputStride` apart. With `scratch.columnSplit > 1` the
+    /// output columns are shared among that many threads.
+    func forward(_ input: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil,
+                 into output: UnsafeMutablePointer<Float>, epilogue: Epilogue = .none, scratch: ForwardScratch) {
+        let stride = inputStride ?? inFeatures
+        switch weights {
+        case let .fp32(w):
+            scratch.forEachColumnBlock(outFeatures) { columns in
+                let n = columns.count
+                for r in 0..<rows { (output + r * outFeatures + columns.lowerBound).update(from: bias.pointer + columns.lowerBound, count: n) }
+                BLAS.sgemm(.none, .transposed, m: rows, n: n, k: inFeatures,
+                           a: input, lda: stride, b: w.pointer + columns.lowerBound * inFeatures, ldb: inFeatures,
+                           beta: 1, c: output + columns.lowerBound, ldc: outFeatures)
+                if case .gelu = epilogue {
+                    for r in 0..<rows { Activation.gelu(output + r * outFeatures + columns.lowerBound, count: n) }
+                }
+            }
+        case let .int8(q):
+            let quantizedInput = scratch.quantizedInput, accumulators = scratch.accumulators
+            let rowScales = scratch.rowScales.pointer, zeroPoints = scratch.zeroPoints
+            RowQuantizer.quantize(input, rows: rows, columns: inFeatures, stride: stride,
+                                  into: quantizedInput, scales: rowScales, zeroPoints: zeroPoints)
+            scratch.forEachColumnBlock(outFeatures) { columns in
+                Int8GEMM.multiply(m: rows, n: columns.count, k: inFeatures, a: quantizedInput, lda: inFeatures,
+                                  b: q.values + columns.lowerBound * inFeatures, ldb: inFeatures,
+                                  c: accumulators + columns.lowerBound, ldc: outFeatures)
+                RowQuantizer.dequantize(accumulators, rows: rows, columns: columns, ldc: outFeatures,
+                                        rowScales: rowScales, zeroPoints: zeroPoints, weights: q, bias: bias.pointer,
+                                        into: output)
+                if case .gelu = epilogue {
+                    for r in 0..<rows { Activation.gelu(output + r * outFeatures + columns.lowerBound, count: columns.count) }
+                }
+            }
+        }
     }
 }
 
@@ -42,26 +116,50 @@ public struct LayerNorm: Sendable {
                   bias: FloatStorage(try weights.tensor(prefix + ".bias", shape: [size])), eps: eps, size: size)
     }
 
-    /// Normalises `rows` rows of `x` in place, after adding `residual` when given.
+    /// Normalises `rows` rows of `x` in place, after adding `residual` when
+    /// given. Two passes over each row (sum with the residual added, then the
+    /// squared deviations), on SIMD16 lanes.
     func forward(_ x: UnsafeMutablePointer<Float>, rows: Int, adding residual: UnsafePointer<Float>? = nil) {
-        let n = size
-        let w = weight.pointer, b = bias.pointer
+        typealias V = SIMD16<Float>
+        let n = size, vectorEnd = n - n % 16
+        let w = UnsafeRawPointer(weight.pointer), b = UnsafeRawPointer(bias.pointer)
         for r in 0..<rows {
             let row = x + r * n
+            let raw = UnsafeMutableRawPointer(row)
+            var sums = V.zero
             if let residual {
-                let res = residual + r * n
-                for i in 0..<n { row[i] += res[i] }
+                let res = UnsafeRawPointer(residual + r * n)
+                for i in Swift.stride(from: 0, to: vectorEnd, by: 16) {
+                    let v = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) + res.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+                    raw.storeBytes(of: v, toByteOffset: i * 4, as: V.self)
+                    sums += v
+                }
+                for i in vectorEnd..<n { row[i] += residual[r * n + i] }
+            } else {
+                for i in Swift.stride(from: 0, to: vectorEnd, by: 16) { sums += raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) }
             }
-            var sum: Float = 0
-            for i in 0..<n { sum += row[i] }
+            var sum = sums.sum()
+            for i in vectorEnd..<n { sum += row[i] }
             let mean = sum / Float(n)
-            var sq: Float = 0
-            for i in 0..<n {
+            let m = V(repeating: mean)
+            var squares = V.zero
+            for i in Swift.stride(from: 0, to: vectorEnd, by: 16) {
+                let d = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m
+                squares += d * d
+            }
+            var sq = squares.sum()
+            for i in vectorEnd..<n {
                 let d = row[i] - mean
                 sq += d * d
             }
             let inv = 1 / (sq / Float(n) + eps).squareRoot()
-            for i in 0..<n { row[i] = (row[i] - mean) * inv * w[i] + b[i] }
+            let scale = V(repeating: inv)
+            for i in Swift.stride(from: 0, to: vectorEnd, by: 16) {
+                let v = (raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m) * scale
+                    * w.loadUnaligned(fromByteOffset: i * 4, as: V.self) + b.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+                raw.storeBytes(of: v, toByteOffset: i * 4, as: V.self)
+            }
+            for i in vectorEnd..<n { row[i] = (row[i] - mean) * inv * weight.pointer[i] + bias.pointer[i] }
         }
     }
 }
@@ -112,19 +210,26 @@ public struct BertLayer: Sendable {
     let outputNorm: LayerNorm
     let heads: Int
 
-    public static func load(_ weights: BertWeights, _ config: BertConfiguration, index: Int) throws(CrossEncoderError) -> BertLayer {
+    public static func load(_ weights: BertWeights, _ config: BertConfiguration, index: Int,
+                            precision: Precision = .fp32) throws(CrossEncoderError) -> BertLayer {
         let h = config.hiddenSize, p = "encoder.layer.\(index)."
         let q = try Linear.load(weights, p + "attention.self.query", in: h, out: h)
         let k = try Linear.load(weights, p + "attention.self.key", in: h, out: h)
         let v = try Linear.load(weights, p + "attention.self.value", in: h, out: h)
         let fused = Linear(weight: q.weight.array + k.weight.array + v.weight.array,
                            bias: q.bias.array + k.bias.array + v.bias.array, inFeatures: h, outFeatures: 3 * h)
+        let attentionOutput = try Linear.load(weights, p + "attention.output.dense", in: h, out: h)
+        let intermediate = try Linear.load(weights, p + "intermediate.dense", in: h, out: config.intermediateSize)
+        let output = try Linear.load(weights, p + "output.dense", in: config.intermediateSize, out: h)
+        // Quantizing here, one layer at a time, keeps at most one layer's fp32
+        // weights alive beside the int8 ones.
+        let int8 = precision == .int8
         return BertLayer(
-            qkv: fused,
-            attentionOutput: try Linear.load(weights, p + "attention.output.dense", in: h, out: h),
+            qkv: int8 ? fused.quantized() : fused,
+            attentionOutput: int8 ? attentionOutput.quantized() : attentionOutput,
             attentionNorm: try LayerNorm.load(weights, p + "attention.output.LayerNorm", size: h, eps: config.layerNormEps),
-            intermediate: try Linear.load(weights, p + "intermediate.dense", in: h, out: config.intermediateSize),
-            output: try Linear.load(weights, p + "output.dense", in: config.intermediateSize, out: h),
+            intermediate: int8 ? intermediate.quantized() : intermediate,
+            output: int8 ? output.quantized() : output,
             outputNorm: try LayerNorm.load(weights, p + "output.LayerNorm", size: h, eps: config.layerNormEps),
             heads: config.numAttentionHeads)
     }
@@ -135,7 +240,7 @@ public struct BertLayer: Sendable {
         let h = qkv.inFeatures, t = batch.tokenCount
         let d = h / heads, stride = 3 * h
         let qkvOut = scratch.qkv.pointer, context = scratch.context.pointer, scores = scratch.scores.pointer
-        qkv.forward(hidden, rows: t, into: qkvOut)
+        qkv.forward(hidden, rows: t, into: qkvOut, scratch: scratch)
         let scale = 1 / Float(d).squareRoot()
         for range in batch.ranges {
             let n = range.count
@@ -150,12 +255,11 @@ public struct BertLayer: Sendable {
             }
         }
         let attended = scratch.attended.pointer
-        attentionOutput.forward(context, rows: t, into: attended)
+        attentionOutput.forward(context, rows: t, into: attended, scratch: scratch)
         attentionNorm.forward(attended, rows: t, adding: hidden)
         let inner = scratch.intermediate.pointer
-        intermediate.forward(attended, rows: t, into: inner)
-        Activation.gelu(inner, count: t * intermediate.outFeatures)
-        output.forward(inner, rows: t, into: hidden)
+        intermediate.forward(attended, rows: t, into: inner, epilogue: .gelu, scratch: scratch)
+        output.forward(inner, rows: t, into: hidden, scratch: scratch)
         outputNorm.forward(hidden, rows: t, adding: attended)
     }
 }
@@ -171,7 +275,7 @@ extension BertLayer {
         let h = qkv.inFeatures, t = batch.tokenCount, b = batch.count
         let d = h / heads, stride = 3 * h
         let qkvOut = scratch.qkv.pointer, context = scratch.context.pointer, scores = scratch.scores.pointer
-        qkv.forward(hidden, rows: t, into: qkvOut)
+        qkv.forward(hidden, rows: t, into: qkvOut, scratch: scratch)
         let scale = 1 / Float(d).squareRoot()
         let residual = scratch.gathered.pointer
         for (s, range) in batch.ranges.enumerated() {
@@ -188,12 +292,11 @@ extension BertLayer {
             }
         }
         let attended = scratch.attended.pointer
-        attentionOutput.forward(context, rows: b, into: attended)
+        attentionOutput.forward(context, rows: b, into: attended, scratch: scratch)
         attentionNorm.forward(attended, rows: b, adding: residual)
         let inner = scratch.intermediate.pointer
-        intermediate.forward(attended, rows: b, into: inner)
-        Activation.gelu(inner, count: b * intermediate.outFeatures)
-        output.forward(inner, rows: b, into: result)
+        intermediate.forward(attended, rows: b, into: inner, epilogue: .gelu, scratch: scratch)
+        output.forward(inner, rows: b, into: result, scratch: scratch)
         outputNorm.forward(result, rows: b, adding: attended)
     }
 }
@@ -208,13 +311,14 @@ public struct BertPooler: Sendable {
 
     /// Pools `firstTokens[sequences, hidden]` (each sequence's [CLS] row)
     /// into `output[sequences, hidden]`.
-    func forward(firstTokens: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>) {
-        dense.forward(firstTokens, rows: count, into: output)
+    func forward(firstTokens: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>,
+                 scratch: ForwardScratch) {
+        dense.forward(firstTokens, rows: count, into: output, scratch: scratch)
         for i in 0..<(count * dense.outFeatures) { output[i] = tanhf(output[i]) }
     }
 }
 
-/// Element-wise functions of the forward pass.
+/// Element-wise functions of the forward pass (C kernels, CEncoderKernels).
 public enum Activation {
     /// Exact GELU, `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))`, as BERT's "gelu"
     /// (not the tanh approximation). `erf` is the rational approximation that
@@ -223,95 +327,20 @@ public enum Activation {
     /// vectorised; libm's `erff` per element cost about a fifth of a
     /// bert-base forward pass.
     static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        typealias V = SIMD8<Float>
-        let raw = UnsafeMutableRawPointer(x)
-        var i = 0
-        while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
-            raw.storeBytes(of: v * (V(repeating: 0.5) + V(repeating: 0.5) * erf(v * V(repeating: 0.70710678118654752))),
-                           toByteOffset: i * 4, as: V.self)
-            i += 8
-        }
-        while i < count {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + erf(V(repeating: v * 0.70710678118654752))[0])
-            i += 1
-        }
+        adrnorm_gelu(x, count)
     }
 
-    @inline(__always)
-    static func erf(_ a: SIMD8<Float>) -> SIMD8<Float> {
-        typealias V = SIMD8<Float>
-        let x = pointwiseMin(pointwiseMax(a, V(repeating: -4)), V(repeating: 4))
-        let x2 = x * x
-        var p = x2 * V(repeating: -2.72614225801306e-10) + V(repeating: 2.77068142495902e-08)
-        p = p * x2 + V(repeating: -2.10102402082508e-06)
-        p = p * x2 + V(repeating: -5.69250639462346e-05)
-        p = p * x2 + V(repeating: -7.34990630326855e-04)
-        p = p * x2 + V(repeating: -2.95459980854025e-03)
-        p = p * x2 + V(repeating: -1.60960333262415e-02)
-        p = p * x
-        var q = x2 * V(repeating: -1.45660718464996e-05) + V(repeating: -2.13374055278905e-04)
-        q = q * x2 + V(repeating: -1.68282697438203e-03)
-        q = q * x2 + V(repeating: -7.37332916720468e-03)
-        q = q * x2 + V(repeating: -1.42647390514189e-02)
-        return p / q
-    }
+    /// The erf GELU uses, on one value, for tests.
+    public static func erf(_ x: Float) -> Float { adrnorm_erf(x) }
 
-    /// The same erf on one value, for tests.
-    public static func erf(_ x: Float) -> Float { erf(SIMD8<Float>(repeating: x))[0] }
-
-    /// Row-wise softmax in place. The exponentials are `exp` below, on SIMD8.
+    /// Row-wise softmax in place, with `exp` below.
     static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        typealias V = SIMD8<Float>
-        for r in 0..<rows {
-            let row = x + r * columns
-            let raw = UnsafeMutableRawPointer(row)
-            var m = -Float.infinity
-            for j in 0..<columns { m = max(m, row[j]) }
-            let shift = V(repeating: m)
-            var sums = V.zero
-            var j = 0
-            while j + 8 <= columns {
-                let e = exp(raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) - shift)
-                raw.storeBytes(of: e, toByteOffset: j * 4, as: V.self)
-                sums += e
-                j += 8
-            }
-            var sum = sums.sum()
-            while j < columns {
-                let e = exp(V(repeating: row[j] - m))[0]
-                row[j] = e
-                sum += e
-                j += 1
-            }
-            let inv = 1 / sum
-            for j in 0..<columns { row[j] *= inv }
-        }
+        adrnorm_softmax_rows(x, rows, columns)
     }
 
-    /// `e^x` on SIMD8 (Cephes' expf scheme): `x = n·ln2 + r` with |r| ≤ ln2/2,
-    /// a degree-6 polynomial for `e^r`, `2^n` from the exponent bits. Within
+    /// `e^x` (Cephes' expf scheme): `x = n·ln2 + r` with |r| ≤ ln2/2, a
+    /// degree-6 polynomial for `e^r`, `2^n` from the exponent bits. Within
     /// 2 ulps for x in [-87, 88]; inputs are clamped to that range (softmax
-    /// only passes x ≤ 0, where the clamp means e^x < 2e-38).
-    @inline(__always)
-    static func exp(_ a: SIMD8<Float>) -> SIMD8<Float> {
-        typealias V = SIMD8<Float>
-        let x = pointwiseMin(pointwiseMax(a, V(repeating: -87.3)), V(repeating: 88.3))
-        let n = (x * V(repeating: 1.44269504088896341)).rounded(.toNearestOrEven)
-        var r = x - n * V(repeating: 0.693359375)
-        r = r - n * V(repeating: -2.12194440e-4)
-        var p = V(repeating: 1.9875691500e-4)
-        p = p * r + V(repeating: 1.3981999507e-3)
-        p = p * r + V(repeating: 8.3334519073e-3)
-        p = p * r + V(repeating: 4.1665795894e-2)
-        p = p * r + V(repeating: 1.6666665459e-1)
-        p = p * r + V(repeating: 5.0000001201e-1)
-        p = p * (r * r) + r + V(repeating: 1)
-        let bits = (SIMD8<Int32>(n, rounding: .toNearestOrEven) &+ 127) &<< 23
-        return p * unsafeBitCast(bits, to: V.self)
-    }
-
-    /// The same exp on one value, for tests.
-    public static func exp(_ x: Float) -> Float { exp(SIMD8<Float>(repeating: x))[0] }
+    /// only passes x ≤ 0, where the clamp means e^x < 2e-38). On one value, for tests.
+    public static func exp(_ x: Float) -> Float { adrnorm_exp(x) }
 }

@@ -3,20 +3,34 @@
 /// instance may serve forward passes from several threads.
 public struct BertModel: Sendable {
     public let config: BertConfiguration
+    public let options: EncoderOptions
     let embeddings: BertEmbeddings
     let layers: [BertLayer]
     let pooler: BertPooler?
 
     /// Loads the weights `config` describes; the pooler is optional unless
-    /// `requirePooler`.
-    public static func load(_ weights: BertWeights, _ config: BertConfiguration,
-                            requirePooler: Bool = false) throws(CrossEncoderError) -> BertModel {
+    /// `requirePooler`. With `options.precision == .int8` the blocks' dense
+    /// layers are quantized as they load.
+    public static func load(_ weights: BertWeights, _ config: BertConfiguration, requirePooler: Bool = false,
+                            options: EncoderOptions = EncoderOptions()) throws(CrossEncoderError) -> BertModel {
         var layers: [BertLayer] = []
-        for i in 0..<config.numHiddenLayers { layers.append(try BertLayer.load(weights, config, index: i)) }
+        for i in 0..<config.numHiddenLayers {
+            layers.append(try BertLayer.load(weights, config, index: i, precision: options.precision))
+        }
         let pooler: BertPooler? = (requirePooler || weights.contains("pooler.dense.weight"))
             ? try BertPooler.load(weights, config) : nil
-        return BertModel(config: config, embeddings: try BertEmbeddings.load(weights, config), layers: layers,
-                         pooler: pooler)
+        return BertModel(config: config, options: options, embeddings: try BertEmbeddings.load(weights, config),
+                         layers: layers, pooler: pooler)
+    }
+
+    /// Bytes of weights the model holds (int8 layers count their int8 size).
+    public var weightBytes: Int {
+        let h = config.hiddenSize
+        var total = embeddings.word.count * 4 + embeddings.position.count * 4 + embeddings.tokenType.count * 4 + 8 * h
+        for l in layers {
+            total += l.qkv.byteCount + l.attentionOutput.byteCount + l.intermediate.byteCount + l.output.byteCount + 16 * h
+        }
+        return total + (pooler?.dense.byteCount ?? 0)
     }
 
     /// The outputs of one forward pass.
@@ -58,13 +72,73 @@ public struct BertModel: Sendable {
 
     public func forward(_ batch: PackedBatch) throws(CrossEncoderError) -> Output {
         try validate(batch)
-        let scratch = ForwardScratch(batch: batch, config: config)
-        run(batch, scratch)
-        return Output(batch: batch, lastHiddenState: scratch.hidden, pooled: pooler == nil ? nil : scratch.pooled,
-                      hiddenSize: config.hiddenSize)
+        let h = config.hiddenSize
+        let hidden = FloatStorage(count: batch.tokenCount * h)
+        let pooled = pooler == nil ? nil : FloatStorage(count: batch.count * h)
+        runParallel(batch) { part in
+            let tokens = batch.ranges[part.sequences.lowerBound].lowerBound
+            (hidden.pointer + tokens * h).update(from: part.scratch.hidden.pointer, count: part.batch.tokenCount * h)
+            if let pooled {
+                (pooled.pointer + part.sequences.lowerBound * h).update(from: part.scratch.pooled.pointer,
+                                                                        count: part.batch.count * h)
+            }
+        }
+        return Output(batch: batch, lastHiddenState: hidden, pooled: pooled, hiddenSize: h)
     }
 
-    /// The forward pass. With `firstTokensOnly`, the last block runs for the
+    /// One worker's share of a batch: its sequences (indices into the whole
+    /// batch), them packed on their own, and its scratch after the pass.
+    struct Part {
+        let sequences: Range<Int>
+        let batch: PackedBatch
+        let scratch: ForwardScratch
+    }
+
+    /// Splits `batch` over `options.threads` workers by sequences and runs
+    /// the forward pass (see `run`) on each part, then `finish` on the same
+    /// thread; parts cover the batch in order and never overlap. A batch with
+    /// fewer sequences than threads gives each part's GEMMs the spare threads.
+    func runParallel(_ batch: PackedBatch, firstTokensOnly: Bool = false, finish: (Part) -> Void) {
+        if batch.count == 0 { return }
+        // Parallelism is ours: OpenBLAS runs each call on the calling thread.
+        BLAS.useCallingThreadOnly()
+        let groups = Self.partition(batch, parts: min(options.threads, batch.count), hiddenSize: config.hiddenSize)
+        let columnSplit = max(1, options.threads / groups.count)
+        func work(_ g: Int) {
+            let sequences = groups[g]
+            let part = groups.count == 1 ? batch : PackedBatch(Array(batch.sequences[sequences]))
+            let scratch = ForwardScratch(batch: part, config: config, precision: options.precision, columnSplit: columnSplit)
+            run(part, scratch, firstTokensOnly: firstTokensOnly)
+            finish(Part(sequences: sequences, batch: part, scratch: scratch))
+        }
+        ParallelFor.run(groups.count, work)
+    }
+
+    /// Contiguous runs of sequences with about equal cost each: a sequence of
+    /// n tokens costs n (the projections) plus n²/(6·hidden) (attention).
+    static func partition(_ batch: PackedBatch, parts: Int, hiddenSize: Int) -> [Range<Int>] {
+        precondition(parts >= 1 && parts <= batch.count, "partition: \(parts) parts of \(batch.count) sequences")
+        if parts == 1 { return [0..<batch.count] }
+        let costs = batch.sequences.map { Double($0.count) * (1 + Double($0.count) / Double(6 * hiddenSize)) }
+        let total = costs.reduce(0, +)
+        var bounds = [0]
+        var cumulative = 0.0
+        for (i, c) in costs.enumerated() {
+            let target = total * Double(bounds.count) / Double(parts)
+            // Cut before i when that lands nearer the target than after it,
+            // keeping at least one sequence for each part still to come.
+            let remainingParts = parts - bounds.count
+            if bounds.count < parts && i > bounds.last!
+                && (cumulative + c / 2 >= target || batch.count - i == remainingParts) {
+                bounds.append(i)
+            }
+            cumulative += c
+        }
+        bounds.append(batch.count)
+        return zip(bounds, bounds.dropFirst()).map { $0..<$1 }
+    }
+
+    /// The forward pass on one thread's batch. With `firstTokensOnly`, the last block runs for the
     /// [CLS] rows only (all a classifier reads) and `scratch.hidden` is left
     /// at the previous block's output; otherwise `scratch.hidden` holds the
     /// last hidden state. Either way `scratch.firstTokens` gets the last
@@ -86,6 +160,7 @@ public struct BertModel: Sendable {
                 (scratch.firstTokens.pointer + s * h).update(from: scratch.hidden.pointer + range.lowerBound * h, count: h)
             }
         }
-        pooler?.forward(firstTokens: scratch.firstTokens.pointer, count: batch.count, into: scratch.pooled.pointer)
+        pooler?.forward(firstTokens: scratch.firstTokens.pointer, count: batch.count, into: scratch.pooled.pointer,
+                        scratch: scratch)
     }
 }

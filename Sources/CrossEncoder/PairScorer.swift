@@ -17,9 +17,10 @@ public struct PairScorer: Sendable {
 
     /// Loads `vocab.txt`, `tokenizer_config.json`, `config.json` and
     /// `model.safetensors` from `modelDirectory`.
-    public init(modelDirectory: String, maxLength: Int = 64) throws(CrossEncoderError) {
+    public init(modelDirectory: String, maxLength: Int = 64,
+                options: EncoderOptions = EncoderOptions()) throws(CrossEncoderError) {
         tokenizer = try BertTokenizer(modelDirectory: modelDirectory)
-        model = try BertForSequenceClassification(modelDirectory: modelDirectory)
+        model = try BertForSequenceClassification(modelDirectory: modelDirectory, options: options)
         guard maxLength >= 3, maxLength <= model.config.maxPositionEmbeddings else {
             throw .invalidArgument(name: "max_length", problem: "\(maxLength) is outside 3…\(model.config.maxPositionEmbeddings)")
         }

@@ -10,8 +10,10 @@ struct BenchEncoderOptions: ParsableArguments {
     var batchSize: Int = 100
     @Option(help: "Tokens per pair in the fixed-length batch.")
     var length: Int = 64
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads per forward pass (and for the sgemm baseline, OpenBLAS's threads).")
     var threads: Int = 2
+    @Option(help: "Encoder arithmetic: fp32 or int8.")
+    var precision: Precision = .fp32
     @Option(help: "Timed forward passes per case (after one warm-up).")
     var repeats: Int = 3
 }
@@ -22,14 +24,28 @@ struct BenchEncoderOptions: ParsableArguments {
 /// from the formula Scripts/encoder/bench_reference.py uses for PyTorch.
 enum BenchEncoder {
     static func run(_ options: BenchEncoderOptions) throws {
-        BLAS.threadCount = options.threads
-        let model = try BertForSequenceClassification(modelDirectory: options.model)
+        let rssBefore = ProcessMemory.residentBytes()
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let model = try BertForSequenceClassification(modelDirectory: options.model,
+                                                      options: EncoderOptions(precision: options.precision, threads: options.threads))
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
         let c = model.config
-        let sgemm = sgemmGFLOPS(m: options.batchSize * options.length, n: c.intermediateSize, k: c.hiddenSize)
-        var lines: [String] = []
-        lines.append(String(format: "{\"case\": \"sgemm\", \"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.1f}",
-                            options.batchSize * options.length, c.intermediateSize, c.hiddenSize, sgemm))
-        print(lines.last!)
+        print(String(format: "{\"case\": \"load\", \"precision\": \"%@\", \"seconds\": %.2f, \"weight_bytes\": %d, "
+                     + "\"rss_bytes\": %d, \"rss_added_bytes\": %d}", options.precision.rawValue, loadSeconds,
+                     model.bert.weightBytes, ProcessMemory.residentBytes(), ProcessMemory.residentBytes() - rssBefore))
+        // The hardware baselines, on the shape of a bert-base feed-forward
+        // GEMM over the whole fixed-length batch: fp32 with OpenBLAS's own
+        // threads, and the int8 GEMM split over the threads as the encoder does.
+        let m = options.batchSize * options.length
+        BLAS.threadCount = options.threads
+        let sgemm = sgemmGFLOPS(m: m, n: c.intermediateSize, k: c.hiddenSize)
+        print(String(format: "{\"case\": \"sgemm\", \"library\": \"openblas\", \"threads\": %d, \"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.1f}",
+                     options.threads, m, c.intermediateSize, c.hiddenSize, sgemm))
+        if options.precision == .int8 {
+            let gops = int8GEMMGOPS(m: m, n: c.intermediateSize, k: c.hiddenSize, threads: options.threads)
+            print(String(format: "{\"case\": \"gemm_u8s8s32\", \"library\": \"onednn\", \"threads\": %d, \"m\": %d, \"n\": %d, \"k\": %d, \"gops\": %.1f, \"vnni\": %@}",
+                         options.threads, m, c.intermediateSize, c.hiddenSize, gops, Int8GEMM.hasVNNI ? "true" : "false"))
+        }
         for mixed in [false, true] {
             let lengths = (0..<options.batchSize).map { mixed ? mixedLength($0, max: options.length) : options.length }
             let batch = PackedBatch(lengths.enumerated().map { syntheticPair(index: $0.offset, length: $0.element, vocab: c.vocabSize) })
@@ -42,9 +58,11 @@ enum BenchEncoder {
             }
             let best = times.min()!, median = times.sorted()[times.count / 2]
             let flops = forwardFLOPs(lengths, c)
-            let line = String(format: "{\"case\": \"%@\", \"batch\": %d, \"tokens\": %d, \"seconds_median\": %.3f, "
+            let line = String(format: "{\"case\": \"%@\", \"engine\": \"adrnorm\", \"precision\": \"%@\", \"threads\": %d, "
+                              + "\"batch\": %d, \"tokens\": %d, \"seconds_median\": %.3f, "
                               + "\"seconds_best\": %.3f, \"pairs_per_s\": %.2f, \"gflops\": %.1f, \"sgemm_fraction\": %.3f}",
-                              mixed ? "mixed" : "fixed", options.batchSize, batch.tokenCount, median, best,
+                              mixed ? "mixed" : "fixed", options.precision.rawValue, options.threads,
+                              options.batchSize, batch.tokenCount, median, best,
                               Double(options.batchSize) / median, flops / median / 1e9, flops / median / 1e9 / sgemm)
             print(line)
         }
@@ -76,6 +94,29 @@ enum BenchEncoder {
             total += Double(c.numHiddenLayers - 1) * fullLayer + lastLayer + 2 * h * h
         }
         return total
+    }
+
+    /// The best of five `m × k · (n × k)ᵀ` int8 products, rows split over
+    /// `threads` single-threaded calls.
+    static func int8GEMMGOPS(m: Int, n: Int, k: Int, threads: Int) -> Double {
+        let a = UnsafeMutablePointer<UInt8>.allocate(capacity: m * k), b = UnsafeMutablePointer<Int8>.allocate(capacity: n * k)
+        let out = UnsafeMutablePointer<Int32>.allocate(capacity: m * n)
+        defer { a.deallocate(); b.deallocate(); out.deallocate() }
+        for i in 0..<(m * k) { a[i] = UInt8(i % 251) }
+        for i in 0..<(n * k) { b[i] = Int8(i % 255 - 127) }
+        let rowsPerThread = (m + threads - 1) / threads
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            ParallelFor.run(threads) { t in
+                let lower = t * rowsPerThread, rows = min(m, lower + rowsPerThread) - lower
+                if rows > 0 {
+                    Int8GEMM.multiply(m: rows, n: n, k: k, a: a + lower * k, lda: k, b: b, ldb: k, c: out + lower * n, ldc: n)
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
 
     /// The best of five `m × k · k × n` products.

@@ -22,8 +22,10 @@ struct PipelineOptions: ParsableArguments {
     var maxBatchTokens: Int = NormalizationDefaults.maxBatchTokens
     @Option(name: .customLong("max-queued-pairs"), help: "Most pairs waiting for scoring; past it requests are refused as overloaded.")
     var maxQueuedPairs: Int = 100_000
-    @Option(help: "OpenBLAS threads for each GEMM.")
-    var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(help: "Threads per forward pass of the cross-encoder (a batch is split across them by pairs).")
+    var threads: Int = EncoderOptions.defaultThreads
+    @Option(help: "Cross-encoder arithmetic: fp32 (faithful to the published model) or int8 (opt-in, faster, approximate; see docs/int8.md).")
+    var precision: Precision = .fp32
     @Option(name: .customLong("cache-size"), help: "Mention-level results kept in the LRU cache (0 disables it).")
     var cacheSize: Int = 10_000
 
@@ -62,13 +64,13 @@ struct PipelineOptions: ParsableArguments {
         var modelDirectory: String? = nil
         if !noModel {
             let directory = try model ?? DemoAssets.model()
-            BLAS.threadCount = threads
-            scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength)
+            scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength,
+                                    options: EncoderOptions(precision: precision, threads: threads))
             digest = try FileDigest.sha256(ofFile: URL(fileURLWithPath: directory).appendingPathComponent("model.safetensors").path)
             modelDirectory = directory
             let c = scorer!.model.config
             report("\(command): model \(directory): \(c.numHiddenLayers) layers, hidden \(c.hiddenSize), "
-                   + "max_length \(maxLength), weights sha256 \(digest!.prefix(16))…")
+                   + "max_length \(maxLength), \(precision), \(threads) threads, weights sha256 \(digest!.prefix(16))…")
         }
         var configuration = PipelineConfiguration()
         configuration.maxLength = maxLength

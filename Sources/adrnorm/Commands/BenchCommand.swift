@@ -54,13 +54,13 @@ struct BenchRetrieval: ParsableCommand {
         let queriesPath = queries
         guard let chosen = CandidateTemplate(rawValue: template) else { throw ValidationError("unknown --template \(template)") }
         let path = try dictionary ?? DemoAssets.dictionary()
-        let rssBefore = Self.residentBytes()
+        let rssBefore = ProcessMemory.residentBytes()
         let t0 = DispatchTime.now().uptimeNanoseconds
         let loaded = try CandidateDictionary.load(path: path)
         let t1 = DispatchTime.now().uptimeNanoseconds
         let retriever = CandidateRetriever(dictionary: loaded, template: chosen)
         let t2 = DispatchTime.now().uptimeNanoseconds
-        let rssAfter = Self.residentBytes()
+        let rssAfter = ProcessMemory.residentBytes()
         let text = try String(contentsOfFile: queriesPath, encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init).filter { !$0.trimmingPythonWhitespace.isEmpty }
         let session = retriever.session()
@@ -106,15 +106,5 @@ struct BenchRetrieval: ParsableCommand {
             ("checksum", "\(checksum)"),
         ]
         print("{" + figures.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
-    }
-
-    /// VmRSS of this process from /proc/self/status (0 where unavailable).
-    static func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            return kb * 1024
-        }
-        return 0
     }
 }

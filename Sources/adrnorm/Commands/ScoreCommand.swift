@@ -24,8 +24,10 @@ struct Score: ParsableCommand {
     var batchSize: Int = 64
     @Option(name: .customLong("max-length"), help: "Maximum pair length in tokens, special tokens included.")
     var maxLength: Int = 64
-    @Option(help: "OpenBLAS threads.")
-    var threads: Int = 2
+    @Option(help: "Threads per forward pass (a batch is split across them by pairs).")
+    var threads: Int = EncoderOptions.defaultThreads
+    @Option(help: "Arithmetic: fp32 (faithful to the published model) or int8 (opt-in, faster, approximate).")
+    var precision: Precision = .fp32
     @Option(help: "Write the predictions to FILE instead of stdout.")
     var output: String?
 
@@ -40,8 +42,8 @@ struct Score: ParsableCommand {
     func run() throws {
         let records = try PairRecord.readFile(input).map(\.record)
         let directory = try ModelOption.resolve(model, command: "adrnorm score")
-        BLAS.threadCount = threads
-        let scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength)
+        let scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength,
+                                    options: EncoderOptions(precision: precision, threads: threads))
         let template = CandidateTemplate(rawValue: template)!
         let pairs = records.map { r in
             (mention: r.mention,
