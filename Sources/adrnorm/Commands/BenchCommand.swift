@@ -10,10 +10,11 @@ struct Bench: AsyncParsableCommand {
         abstract: "Run a benchmark and print its figures next to a baseline measured in the same run.",
         discussion: """
             retrieval: BM25 index build, memory and query latency (Scripts/bench-retrieval adds the Python \
-            baseline). encoder: BERT forward pairs/s and GFLOPS next to sgemm (Scripts/bench-encoder adds \
-            PyTorch). pipeline: full-pipeline vs encoder-only pairs/s, and the cache on a Zipf stream.
+            baseline). encoder: BERT forward pairs/s and GFLOPS next to sgemm and the int8 GEMM rate \
+            (Scripts/bench-encoder adds PyTorch, ONNX Runtime and OpenVINO). pooled: a checkpoint's pooled \
+            outputs in fp32 or int8 (Scripts/check-int8-accuracy compares them with transformers). pipeline: full-pipeline vs encoder-only pairs/s, and the cache on a Zipf stream.
             """,
-        subcommands: [BenchRetrieval.self, BenchEncoderCommand.self, BenchPipeline.self, BenchRPC.self, BenchStream.self])
+        subcommands: [BenchRetrieval.self, BenchEncoderCommand.self, BenchPooled.self, BenchPipeline.self, BenchRPC.self, BenchStream.self])
 }
 
 /// `adrnorm bench encoder`: options parsed by BenchEncoderOptions.
