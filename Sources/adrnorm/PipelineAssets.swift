@@ -2,6 +2,7 @@ import ArgumentParser
 import CrossEncoder
 import Foundation
 import Normalization
+import RPC
 import Terminology
 
 /// Options shared by the commands that run the whole pipeline (`normalize`,
@@ -80,20 +81,5 @@ struct PipelineOptions: ParsableArguments {
         let pipeline = try NormalizationPipeline(dictionary: loaded, model: scorer, modelDigest: digest,
                                                  configuration: configuration)
         return (pipeline, modelDirectory)
-    }
-}
-
-/// SHA-256 of a file, read in 1 MiB chunks.
-enum FileDigest {
-    static func sha256(ofFile path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ValidationError("\(path): cannot open to compute its digest")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(chunk)
-        }
-        return SHA256.hex(hasher.finalize())
     }
 }

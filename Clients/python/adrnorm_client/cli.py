@@ -160,6 +160,8 @@ def _result_json(r: NormalizeResult, mention: str) -> dict:
                             "retrieval_rank": c.retrieval_rank} for c in r.top_scored]
     d["threshold"] = r.threshold
     d["cached"] = r.cached
+    if r.precision:
+        d["precision"] = r.precision
     return d
 
 

@@ -187,7 +187,8 @@ class Client:
         resp = self._unary("Score", req, pb.ScoreResponse, timeout)
         if len(resp.scores) != len(req.pairs):
             raise Internal(f"Score: {len(resp.scores)} scores for {len(req.pairs)} pairs")
-        return [PairScore(s.logit_0, s.logit_1, s.prob_0, s.prob_1, s.candidate_text) for s in resp.scores]
+        return [PairScore(s.logit_0, s.logit_1, s.prob_0, s.prob_1, s.candidate_text, resp.precision)
+                for s in resp.scores]
 
     def normalize(self, mention: Union[str, NormalizeRequest], *, id: str = "", top_k: int = 0,
                   threshold: Optional[float] = None, template: Template = Template.UNSPECIFIED,

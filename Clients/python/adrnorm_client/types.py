@@ -145,6 +145,7 @@ class PairScore:
     prob_0: float
     prob_1: float
     candidate_text: str  #: the text that was scored
+    precision: str = ""  #: the server's encoder arithmetic: "fp32" or "int8"
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,9 @@ class NormalizeResult:
     threshold: float = 0.0
     error: Optional[ItemError] = None
     cached: bool = False  #: the probabilities came from the server's cache
+    #: the encoder arithmetic behind the probabilities ("fp32" or "int8";
+    #: empty for the lexical scorer)
+    precision: str = ""
 
     @property
     def ok(self) -> bool:
@@ -248,7 +252,7 @@ class NormalizeResult:
                                   x.bm25_score, x.retrieval_rank) for x in m.top_scored),
             Timings(t.retrieval_ms, t.tokenization_ms, t.queue_wait_ms, t.inference_ms,
                     t.total_ms) if m.HasField("timings") else None,
-            _enum(Scorer, m.scorer), m.threshold, None, m.cached)
+            _enum(Scorer, m.scorer), m.threshold, None, m.cached, m.precision)
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,7 @@ class ModelInfo:
     match_label_id: int = 1
     weights_sha256: str = ""
     synthetic: bool = False  #: the demo model: not for clinical use
+    precision: str = ""  #: the encoder arithmetic: "fp32" or "int8"
 
 
 @dataclass(frozen=True)
@@ -319,7 +324,7 @@ class ServerInfo:
             m.server_name, m.server_version, m.protocol_version,
             ModelInfo(mo.name, mo.num_layers, mo.hidden_size, mo.max_length,
                       dict(sorted(mo.id2label.items())), mo.match_label_id,
-                      mo.weights_sha256, mo.synthetic),
+                      mo.weights_sha256, mo.synthetic, mo.precision),
             DictionaryInfo(d.source, d.version, d.pt_count, d.llt_count, d.soc_count,
                            d.digest, d.synthetic),
             Defaults(df.top_k, df.threshold, _enum(Template, df.template),

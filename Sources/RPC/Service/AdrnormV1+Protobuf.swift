@@ -210,7 +210,7 @@ extension AdrnormV1.ScoreResponse: WireMessage {
             AdrnormV1.ScoreResponse(scores: try each(c.n_scores, c.scores, "scores") { (s, f) throws(ServiceError) in
                 AdrnormV1.PairScore(logit0: s.logit_0, logit1: s.logit_1, prob0: s.prob_0, prob1: s.prob_1,
                                     candidateText: try text(s.candidate_text, "\(f).candidate_text"))
-            })
+            }, precision: try text(c.precision, "precision"))
         }
     }
 
@@ -228,6 +228,7 @@ extension AdrnormV1.ScoreResponse: WireMessage {
         }
         m.pointee.n_scores = items.count
         m.pointee.scores = a.pointerArray(items)
+        m.pointee.precision = a.string(precision)
         return pack(m)
     }
 }
@@ -290,6 +291,7 @@ extension AdrnormV1.NormalizeResponse: WireMessage {
                                               message: try text(e.message, "error.message"))
             }
             r.cached = c.cached != 0
+            r.precision = try text(c.precision, "precision")
             return r
         }
     }
@@ -335,6 +337,7 @@ extension AdrnormV1.NormalizeResponse: WireMessage {
             m.pointee.error = e
         }
         m.pointee.cached = cached ? 1 : 0
+        m.pointee.precision = a.string(precision)
         return pack(m)
     }
 }
@@ -371,7 +374,8 @@ extension AdrnormV1.InfoResponse: WireMessage {
                                               hiddenSize: m.hidden_size, maxLength: m.max_length, id2label: labels,
                                               matchLabelID: m.match_label_id,
                                               weightsSHA256: try text(m.weights_sha256, "model.weights_sha256"),
-                                              synthetic: m.synthetic != 0)
+                                              synthetic: m.synthetic != 0,
+                                              precision: try text(m.precision, "model.precision"))
             }
             if let d = c.dictionary?.pointee {
                 r.dictionary = AdrnormV1.DictionaryInfo(source: try text(d.source, "dictionary.source"),
@@ -418,6 +422,7 @@ extension AdrnormV1.InfoResponse: WireMessage {
             e.pointee.match_label_id = model.matchLabelID
             e.pointee.weights_sha256 = a.string(model.weightsSHA256)
             e.pointee.synthetic = model.synthetic ? 1 : 0
+            e.pointee.precision = a.string(model.precision)
             m.pointee.model = e
         }
         if let dictionary {

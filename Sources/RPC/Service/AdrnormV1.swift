@@ -117,7 +117,12 @@ public enum AdrnormV1 {
     /// One `PairScore` per request pair, in request order.
     public struct ScoreResponse: Equatable, Sendable {
         public var scores: [PairScore]
-        public init(scores: [PairScore] = []) { self.scores = scores }
+        /// The encoder arithmetic behind the scores: "fp32" or "int8".
+        public var precision: String
+        public init(scores: [PairScore] = [], precision: String = "") {
+            self.scores = scores
+            self.precision = precision
+        }
     }
 
     /// The full pipeline for one mention (also each NormalizeStream item).
@@ -200,12 +205,15 @@ public enum AdrnormV1 {
         /// Set (and nothing else but `id`) when this item failed.
         public var error: ItemError?
         public var cached: Bool
+        /// The encoder arithmetic behind the probabilities; empty for the lexical scorer.
+        public var precision: String
 
         public init(id: String = "", matches: [MatchedTerm] = [], topScored: [ScoredCandidate] = [],
                     timings: Timings? = nil, scorer: Scorer = .unspecified, threshold: Double = 0,
-                    error: ItemError? = nil, cached: Bool = false) {
+                    error: ItemError? = nil, cached: Bool = false, precision: String = "") {
             self.id = id; self.matches = matches; self.topScored = topScored; self.timings = timings
             self.scorer = scorer; self.threshold = threshold; self.error = error; self.cached = cached
+            self.precision = precision
         }
     }
 
@@ -224,13 +232,15 @@ public enum AdrnormV1 {
         public var matchLabelID: UInt32
         public var weightsSHA256: String
         public var synthetic: Bool
+        /// The encoder arithmetic: "fp32" or "int8".
+        public var precision: String
 
         public init(name: String = "", numLayers: UInt32 = 0, hiddenSize: UInt32 = 0, maxLength: UInt32 = 0,
                     id2label: [UInt32: String] = [:], matchLabelID: UInt32 = 0, weightsSHA256: String = "",
-                    synthetic: Bool = false) {
+                    synthetic: Bool = false, precision: String = "") {
             self.name = name; self.numLayers = numLayers; self.hiddenSize = hiddenSize; self.maxLength = maxLength
             self.id2label = id2label; self.matchLabelID = matchLabelID; self.weightsSHA256 = weightsSHA256
-            self.synthetic = synthetic
+            self.synthetic = synthetic; self.precision = precision
         }
     }
 

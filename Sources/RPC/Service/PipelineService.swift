@@ -83,7 +83,7 @@ public final class PipelineService: NormalizerService {
         return AdrnormV1.ScoreResponse(scores: zip(pairs, scores).map { pair, s in
             AdrnormV1.PairScore(logit0: Double(s.logits[0]), logit1: Double(s.logits[1]),
                                 prob0: Double(s.probabilities[0]), prob1: s.matchProbability, candidateText: pair.candidate)
-        })
+        }, precision: modelPrecision)
     }
 
     public func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) throws(ServiceError)
@@ -113,8 +113,12 @@ public final class PipelineService: NormalizerService {
             timings: AdrnormV1.Timings(retrievalMs: Self.ms(r.timings.retrieval), tokenizationMs: Self.ms(r.timings.tokenization),
                                        queueWaitMs: Self.ms(r.timings.queueWait), inferenceMs: Self.ms(r.timings.inference),
                                        totalMs: Self.ms(r.timings.total)),
-            scorer: r.scorer == .model ? .model : .lexical, threshold: r.threshold, cached: r.cached)
+            scorer: r.scorer == .model ? .model : .lexical, threshold: r.threshold, cached: r.cached,
+            precision: r.scorer == .model ? modelPrecision : "")
     }
+
+    /// "fp32" or "int8": what every model-scored response says produced it.
+    private var modelPrecision: String { pipeline.model?.model.options.precision.rawValue ?? "" }
 
     public func info(_ request: AdrnormV1.InfoRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.InfoResponse {
         let d = pipeline.dictionary
@@ -127,7 +131,8 @@ public final class PipelineService: NormalizerService {
             model = AdrnormV1.ModelInfo(name: description.modelName, numLayers: UInt32(config.numHiddenLayers),
                                         hiddenSize: UInt32(config.hiddenSize), maxLength: UInt32(scorer.maxLength),
                                         id2label: labels, matchLabelID: UInt32(config.matchIndex),
-                                        weightsSHA256: pipeline.modelDigest ?? "", synthetic: description.modelIsSynthetic)
+                                        weightsSHA256: pipeline.modelDigest ?? "", synthetic: description.modelIsSynthetic,
+                                        precision: modelPrecision)
         }
         let cache = pipeline.cacheStatistics
         return AdrnormV1.InfoResponse(

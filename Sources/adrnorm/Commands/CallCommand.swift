@@ -163,7 +163,7 @@ enum CallJSON {
             object([("candidate_text", JSONText.quote(s.candidateText)), ("logit_0", JSONText.number(s.logit0)),
                     ("logit_1", JSONText.number(s.logit1)), ("prob_0", JSONText.number(s.prob0)),
                     ("prob_1", JSONText.number(s.prob1))])
-        }.joined(separator: ", ") + "]")])
+        }.joined(separator: ", ") + "]"), ("precision", JSONText.quote(r.precision))])
     }
 
     static func normalize(_ r: AdrnormV1.NormalizeResponse) -> String {
@@ -195,6 +195,7 @@ enum CallJSON {
                                                  ("total", JSONText.number(t.totalMs))])))
         }
         fields.append(("cached", r.cached ? "true" : "false"))
+        if !r.precision.isEmpty { fields.append(("precision", JSONText.quote(r.precision))) }
         return object(fields)
     }
 
@@ -208,7 +209,7 @@ enum CallJSON {
                 ("max_length", "\(m.maxLength)"),
                 ("id2label", object(m.id2label.sorted { $0.key < $1.key }.map { ("\($0.key)", JSONText.quote($0.value)) })),
                 ("match_label_id", "\(m.matchLabelID)"), ("weights_sha256", JSONText.quote(m.weightsSHA256)),
-                ("synthetic", m.synthetic ? "true" : "false"),
+                ("synthetic", m.synthetic ? "true" : "false"), ("precision", JSONText.quote(m.precision)),
             ])))
         }
         if let d = r.dictionary {

@@ -1542,7 +1542,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__pair_score__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__pair_score__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__score_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor adrnorm__v1__score_response__field_descriptors[2] =
 {
   {
     "scores",
@@ -1556,14 +1556,27 @@ static const ProtobufCFieldDescriptor adrnorm__v1__score_response__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "precision",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ScoreResponse, precision),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__score_response__field_indices_by_name[] = {
+  1,   /* field[1] = precision */
   0,   /* field[0] = scores */
 };
 static const ProtobufCIntRange adrnorm__v1__score_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__score_response__descriptor =
 {
@@ -1573,7 +1586,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__score_response__descriptor =
   "Adrnorm__V1__ScoreResponse",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__ScoreResponse),
-  1,
+  2,
   adrnorm__v1__score_response__field_descriptors,
   adrnorm__v1__score_response__field_indices_by_name,
   1,  adrnorm__v1__score_response__number_ranges,
@@ -1991,7 +2004,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__item_error__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__item_error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__normalize_response__field_descriptors[8] =
+static const ProtobufCFieldDescriptor adrnorm__v1__normalize_response__field_descriptors[9] =
 {
   {
     "id",
@@ -2089,12 +2102,25 @@ static const ProtobufCFieldDescriptor adrnorm__v1__normalize_response__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "precision",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__NormalizeResponse, precision),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__normalize_response__field_indices_by_name[] = {
   7,   /* field[7] = cached */
   6,   /* field[6] = error */
   0,   /* field[0] = id */
   1,   /* field[1] = matches */
+  8,   /* field[8] = precision */
   4,   /* field[4] = scorer */
   5,   /* field[5] = threshold */
   3,   /* field[3] = timings */
@@ -2103,7 +2129,7 @@ static const unsigned adrnorm__v1__normalize_response__field_indices_by_name[] =
 static const ProtobufCIntRange adrnorm__v1__normalize_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__normalize_response__descriptor =
 {
@@ -2113,7 +2139,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__normalize_response__descriptor =
   "Adrnorm__V1__NormalizeResponse",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__NormalizeResponse),
-  8,
+  9,
   adrnorm__v1__normalize_response__field_descriptors,
   adrnorm__v1__normalize_response__field_indices_by_name,
   1,  adrnorm__v1__normalize_response__number_ranges,
@@ -2189,7 +2215,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__model_info__id2label_entry__descri
   (ProtobufCMessageInit) adrnorm__v1__model_info__id2label_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__model_info__field_descriptors[8] =
+static const ProtobufCFieldDescriptor adrnorm__v1__model_info__field_descriptors[9] =
 {
   {
     "name",
@@ -2287,6 +2313,18 @@ static const ProtobufCFieldDescriptor adrnorm__v1__model_info__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "precision",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ModelInfo, precision),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__model_info__field_indices_by_name[] = {
   2,   /* field[2] = hidden_size */
@@ -2295,13 +2333,14 @@ static const unsigned adrnorm__v1__model_info__field_indices_by_name[] = {
   3,   /* field[3] = max_length */
   0,   /* field[0] = name */
   1,   /* field[1] = num_layers */
+  8,   /* field[8] = precision */
   7,   /* field[7] = synthetic */
   6,   /* field[6] = weights_sha256 */
 };
 static const ProtobufCIntRange adrnorm__v1__model_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__model_info__descriptor =
 {
@@ -2311,7 +2350,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__model_info__descriptor =
   "Adrnorm__V1__ModelInfo",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__ModelInfo),
-  8,
+  9,
   adrnorm__v1__model_info__field_descriptors,
   adrnorm__v1__model_info__field_indices_by_name,
   1,  adrnorm__v1__model_info__number_ranges,

@@ -261,10 +261,15 @@ struct  Adrnorm__V1__ScoreResponse
    */
   size_t n_scores;
   Adrnorm__V1__PairScore **scores;
+  /*
+   * The encoder arithmetic that produced the scores: "fp32" (faithful to
+   * the published model) or "int8" (opt-in, approximate).
+   */
+  char *precision;
 };
 #define ADRNORM__V1__SCORE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__score_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -393,10 +398,15 @@ struct  Adrnorm__V1__NormalizeResponse
    * The probabilities came from the server's result cache.
    */
   protobuf_c_boolean cached;
+  /*
+   * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+   * empty when no model scored them (SCORER_LEXICAL).
+   */
+  char *precision;
 };
 #define ADRNORM__V1__NORMALIZE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__normalize_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Adrnorm__V1__InfoRequest
@@ -440,10 +450,14 @@ struct  Adrnorm__V1__ModelInfo
    * True for the synthetic demo model: not for clinical use.
    */
   protobuf_c_boolean synthetic;
+  /*
+   * The encoder arithmetic the server runs: "fp32" or "int8".
+   */
+  char *precision;
 };
 #define ADRNORM__V1__MODEL_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__model_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Adrnorm__V1__DictionaryInfo

@@ -18,6 +18,7 @@ private static final long serialVersionUID = 0L;
   private ModelInfo() {
     name_ = "";
     weightsSha256_ = "";
+    precision_ = "";
   }
 
   @java.lang.Override
@@ -297,6 +298,53 @@ java.lang.String defaultValue) {
     return synthetic_;
   }
 
+  public static final int PRECISION_FIELD_NUMBER = 9;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object precision_ = "";
+  /**
+   * <pre>
+   * The encoder arithmetic the server runs: "fp32" or "int8".
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The precision.
+   */
+  @java.lang.Override
+  public java.lang.String getPrecision() {
+    java.lang.Object ref = precision_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      precision_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The encoder arithmetic the server runs: "fp32" or "int8".
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The bytes for precision.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPrecisionBytes() {
+    java.lang.Object ref = precision_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      precision_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -337,6 +385,9 @@ java.lang.String defaultValue) {
     }
     if (synthetic_ != false) {
       output.writeBool(8, synthetic_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(precision_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 9, precision_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -383,6 +434,9 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(8, synthetic_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(precision_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(9, precision_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -414,6 +468,8 @@ java.lang.String defaultValue) {
         .equals(other.getWeightsSha256())) return false;
     if (getSynthetic()
         != other.getSynthetic()) return false;
+    if (!getPrecision()
+        .equals(other.getPrecision())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -444,6 +500,8 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + SYNTHETIC_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getSynthetic());
+    hash = (37 * hash) + PRECISION_FIELD_NUMBER;
+    hash = (53 * hash) + getPrecision().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -603,6 +661,7 @@ java.lang.String defaultValue) {
       matchLabelId_ = 0;
       weightsSha256_ = "";
       synthetic_ = false;
+      precision_ = "";
       return this;
     }
 
@@ -660,6 +719,9 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00000080) != 0)) {
         result.synthetic_ = synthetic_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.precision_ = precision_;
       }
     }
 
@@ -735,6 +797,11 @@ java.lang.String defaultValue) {
       if (other.getSynthetic() != false) {
         setSynthetic(other.getSynthetic());
       }
+      if (!other.getPrecision().isEmpty()) {
+        precision_ = other.precision_;
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -805,6 +872,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000080;
               break;
             } // case 64
+            case 74: {
+              precision_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1309,6 +1381,98 @@ java.lang.String defaultValue) {
     public Builder clearSynthetic() {
       bitField0_ = (bitField0_ & ~0x00000080);
       synthetic_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object precision_ = "";
+    /**
+     * <pre>
+     * The encoder arithmetic the server runs: "fp32" or "int8".
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @return The precision.
+     */
+    public java.lang.String getPrecision() {
+      java.lang.Object ref = precision_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        precision_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic the server runs: "fp32" or "int8".
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @return The bytes for precision.
+     */
+    public com.google.protobuf.ByteString
+        getPrecisionBytes() {
+      java.lang.Object ref = precision_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        precision_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic the server runs: "fp32" or "int8".
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @param value The precision to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPrecision(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      precision_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic the server runs: "fp32" or "int8".
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPrecision() {
+      precision_ = getDefaultInstance().getPrecision();
+      bitField0_ = (bitField0_ & ~0x00000100);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic the server runs: "fp32" or "int8".
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @param value The bytes for precision to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPrecisionBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      precision_ = value;
+      bitField0_ |= 0x00000100;
       onChanged();
       return this;
     }

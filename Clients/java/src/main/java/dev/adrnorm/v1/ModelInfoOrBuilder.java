@@ -126,4 +126,24 @@ java.lang.String defaultValue);
    * @return The synthetic.
    */
   boolean getSynthetic();
+
+  /**
+   * <pre>
+   * The encoder arithmetic the server runs: "fp32" or "int8".
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The precision.
+   */
+  java.lang.String getPrecision();
+  /**
+   * <pre>
+   * The encoder arithmetic the server runs: "fp32" or "int8".
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The bytes for precision.
+   */
+  com.google.protobuf.ByteString
+      getPrecisionBytes();
 }

@@ -20,6 +20,7 @@ private static final long serialVersionUID = 0L;
     matches_ = java.util.Collections.emptyList();
     topScored_ = java.util.Collections.emptyList();
     scorer_ = 0;
+    precision_ = "";
   }
 
   @java.lang.Override
@@ -324,6 +325,55 @@ private static final long serialVersionUID = 0L;
     return cached_;
   }
 
+  public static final int PRECISION_FIELD_NUMBER = 9;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object precision_ = "";
+  /**
+   * <pre>
+   * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+   * empty when no model scored them (SCORER_LEXICAL).
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The precision.
+   */
+  @java.lang.Override
+  public java.lang.String getPrecision() {
+    java.lang.Object ref = precision_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      precision_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+   * empty when no model scored them (SCORER_LEXICAL).
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The bytes for precision.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPrecisionBytes() {
+    java.lang.Object ref = precision_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      precision_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -361,6 +411,9 @@ private static final long serialVersionUID = 0L;
     }
     if (cached_ != false) {
       output.writeBool(8, cached_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(precision_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 9, precision_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -402,6 +455,9 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(8, cached_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(precision_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(9, precision_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -439,6 +495,8 @@ private static final long serialVersionUID = 0L;
     }
     if (getCached()
         != other.getCached()) return false;
+    if (!getPrecision()
+        .equals(other.getPrecision())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -476,6 +534,8 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + CACHED_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getCached());
+    hash = (37 * hash) + PRECISION_FIELD_NUMBER;
+    hash = (53 * hash) + getPrecision().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -633,6 +693,7 @@ private static final long serialVersionUID = 0L;
         errorBuilder_ = null;
       }
       cached_ = false;
+      precision_ = "";
       return this;
     }
 
@@ -709,6 +770,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000080) != 0)) {
         result.cached_ = cached_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.precision_ = precision_;
       }
     }
 
@@ -828,6 +892,11 @@ private static final long serialVersionUID = 0L;
       if (other.getCached() != false) {
         setCached(other.getCached());
       }
+      if (!other.getPrecision().isEmpty()) {
+        precision_ = other.precision_;
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -914,6 +983,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000080;
               break;
             } // case 64
+            case 74: {
+              precision_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2046,6 +2120,103 @@ private static final long serialVersionUID = 0L;
     public Builder clearCached() {
       bitField0_ = (bitField0_ & ~0x00000080);
       cached_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object precision_ = "";
+    /**
+     * <pre>
+     * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+     * empty when no model scored them (SCORER_LEXICAL).
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @return The precision.
+     */
+    public java.lang.String getPrecision() {
+      java.lang.Object ref = precision_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        precision_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+     * empty when no model scored them (SCORER_LEXICAL).
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @return The bytes for precision.
+     */
+    public com.google.protobuf.ByteString
+        getPrecisionBytes() {
+      java.lang.Object ref = precision_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        precision_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+     * empty when no model scored them (SCORER_LEXICAL).
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @param value The precision to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPrecision(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      precision_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+     * empty when no model scored them (SCORER_LEXICAL).
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPrecision() {
+      precision_ = getDefaultInstance().getPrecision();
+      bitField0_ = (bitField0_ & ~0x00000100);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+     * empty when no model scored them (SCORER_LEXICAL).
+     * </pre>
+     *
+     * <code>string precision = 9;</code>
+     * @param value The bytes for precision to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPrecisionBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      precision_ = value;
+      bitField0_ |= 0x00000100;
       onChanged();
       return this;
     }

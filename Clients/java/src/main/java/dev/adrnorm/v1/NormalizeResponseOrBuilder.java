@@ -183,4 +183,26 @@ public interface NormalizeResponseOrBuilder extends
    * @return The cached.
    */
   boolean getCached();
+
+  /**
+   * <pre>
+   * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+   * empty when no model scored them (SCORER_LEXICAL).
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The precision.
+   */
+  java.lang.String getPrecision();
+  /**
+   * <pre>
+   * The encoder arithmetic behind the probabilities ("fp32" or "int8");
+   * empty when no model scored them (SCORER_LEXICAL).
+   * </pre>
+   *
+   * <code>string precision = 9;</code>
+   * @return The bytes for precision.
+   */
+  com.google.protobuf.ByteString
+      getPrecisionBytes();
 }

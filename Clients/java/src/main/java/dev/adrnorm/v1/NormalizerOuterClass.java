@@ -160,77 +160,78 @@ public final class NormalizerOuterClass {
       "&\n\010template\030\002 \001(\0162\024.adrnorm.v1.Template\"" +
       "e\n\tPairScore\022\017\n\007logit_0\030\001 \001(\001\022\017\n\007logit_1" +
       "\030\002 \001(\001\022\016\n\006prob_0\030\003 \001(\001\022\016\n\006prob_1\030\004 \001(\001\022\026" +
-      "\n\016candidate_text\030\005 \001(\t\"6\n\rScoreResponse\022" +
-      "%\n\006scores\030\001 \003(\0132\025.adrnorm.v1.PairScore\"\367" +
-      "\001\n\020NormalizeRequest\022\n\n\002id\030\001 \001(\t\022\017\n\007menti" +
-      "on\030\002 \001(\t\022\r\n\005top_k\030\003 \001(\r\022\023\n\tthreshold\030\004 \001" +
-      "(\001H\000\022&\n\010template\030\005 \001(\0162\024.adrnorm.v1.Temp" +
-      "late\022\031\n\021return_top_scored\030\006 \001(\r\022\"\n\006score" +
-      "r\030\007 \001(\0162\022.adrnorm.v1.Scorer\022\'\n\004mode\030\010 \001(" +
-      "\0162\031.adrnorm.v1.RetrievalModeB\022\n\020threshol" +
-      "d_choice\"c\n\013MatchedTerm\022\'\n\004term\030\001 \001(\0132\031." +
-      "adrnorm.v1.PreferredTerm\022\023\n\013probability\030" +
-      "\002 \001(\001\022\026\n\016retrieval_rank\030\003 \001(\r\"{\n\017ScoredC" +
-      "andidate\022\'\n\004term\030\001 \001(\0132\031.adrnorm.v1.Pref" +
-      "erredTerm\022\023\n\013probability\030\002 \001(\001\022\022\n\nbm25_s" +
-      "core\030\003 \001(\001\022\026\n\016retrieval_rank\030\004 \001(\r\"w\n\007Ti" +
-      "mings\022\024\n\014retrieval_ms\030\001 \001(\001\022\027\n\017tokenizat" +
-      "ion_ms\030\002 \001(\001\022\025\n\rqueue_wait_ms\030\003 \001(\001\022\024\n\014i" +
-      "nference_ms\030\004 \001(\001\022\020\n\010total_ms\030\005 \001(\001\"A\n\tI" +
-      "temError\022#\n\004code\030\001 \001(\0162\025.adrnorm.wire.v1" +
-      ".Code\022\017\n\007message\030\002 \001(\t\"\215\002\n\021NormalizeResp" +
-      "onse\022\n\n\002id\030\001 \001(\t\022(\n\007matches\030\002 \003(\0132\027.adrn" +
-      "orm.v1.MatchedTerm\022/\n\ntop_scored\030\003 \003(\0132\033" +
-      ".adrnorm.v1.ScoredCandidate\022$\n\007timings\030\004" +
-      " \001(\0132\023.adrnorm.v1.Timings\022\"\n\006scorer\030\005 \001(" +
-      "\0162\022.adrnorm.v1.Scorer\022\021\n\tthreshold\030\006 \001(\001" +
-      "\022$\n\005error\030\007 \001(\0132\025.adrnorm.v1.ItemError\022\016" +
-      "\n\006cached\030\010 \001(\010\"\r\n\013InfoRequest\"\201\002\n\tModelI" +
-      "nfo\022\014\n\004name\030\001 \001(\t\022\022\n\nnum_layers\030\002 \001(\r\022\023\n" +
-      "\013hidden_size\030\003 \001(\r\022\022\n\nmax_length\030\004 \001(\r\0225" +
-      "\n\010id2label\030\005 \003(\0132#.adrnorm.v1.ModelInfo." +
-      "Id2labelEntry\022\026\n\016match_label_id\030\006 \001(\r\022\026\n" +
-      "\016weights_sha256\030\007 \001(\t\022\021\n\tsynthetic\030\010 \001(\010" +
-      "\032/\n\rId2labelEntry\022\013\n\003key\030\001 \001(\r\022\r\n\005value\030" +
-      "\002 \001(\t:\0028\001\"\214\001\n\016DictionaryInfo\022\016\n\006source\030\001" +
-      " \001(\t\022\017\n\007version\030\002 \001(\t\022\020\n\010pt_count\030\003 \001(\r\022" +
-      "\021\n\tllt_count\030\004 \001(\r\022\021\n\tsoc_count\030\005 \001(\r\022\016\n" +
-      "\006digest\030\006 \001(\t\022\021\n\tsynthetic\030\007 \001(\010\"\247\001\n\010Def" +
-      "aults\022\r\n\005top_k\030\001 \001(\r\022\021\n\tthreshold\030\002 \001(\001\022" +
-      "&\n\010template\030\003 \001(\0162\024.adrnorm.v1.Template\022" +
-      "\"\n\006scorer\030\004 \001(\0162\022.adrnorm.v1.Scorer\022\031\n\021m" +
-      "ax_mention_chars\030\005 \001(\r\022\022\n\nmax_length\030\006 \001" +
-      "(\r\"M\n\nCacheStats\022\014\n\004hits\030\001 \001(\004\022\016\n\006misses" +
-      "\030\002 \001(\004\022\017\n\007entries\030\003 \001(\004\022\020\n\010capacity\030\004 \001(" +
-      "\004\"\372\001\n\014InfoResponse\022\023\n\013server_name\030\001 \001(\t\022" +
-      "\026\n\016server_version\030\002 \001(\t\022\030\n\020protocol_vers" +
-      "ion\030\003 \001(\r\022$\n\005model\030\004 \001(\0132\025.adrnorm.v1.Mo" +
-      "delInfo\022.\n\ndictionary\030\005 \001(\0132\032.adrnorm.v1" +
-      ".DictionaryInfo\022&\n\010defaults\030\006 \001(\0132\024.adrn" +
-      "orm.v1.Defaults\022%\n\005cache\030\007 \001(\0132\026.adrnorm" +
-      ".v1.CacheStats\"\017\n\rHealthRequest\"\206\001\n\016Heal" +
-      "thResponse\0228\n\006status\030\001 \001(\0162(.adrnorm.v1." +
-      "HealthResponse.ServingStatus\":\n\rServingS" +
-      "tatus\022\013\n\007UNKNOWN\020\000\022\013\n\007SERVING\020\001\022\017\n\013NOT_S" +
-      "ERVING\020\002*b\n\010Template\022\030\n\024TEMPLATE_UNSPECI" +
-      "FIED\020\000\022\021\n\rTEMPLATE_FULL\020\001\022\024\n\020TEMPLATE_PT" +
-      "_ONLY\020\002\022\023\n\017TEMPLATE_PT_LLT\020\003*b\n\rRetrieva" +
-      "lMode\022\036\n\032RETRIEVAL_MODE_UNSPECIFIED\020\000\022\027\n" +
-      "\023RETRIEVAL_MODE_BM25\020\001\022\030\n\024RETRIEVAL_MODE" +
-      "_EXACT\020\002*F\n\006Scorer\022\026\n\022SCORER_UNSPECIFIED" +
-      "\020\000\022\020\n\014SCORER_MODEL\020\001\022\022\n\016SCORER_LEXICAL\020\002" +
-      "2\253\003\n\nNormalizer\022E\n\010Retrieve\022\033.adrnorm.v1" +
-      ".RetrieveRequest\032\034.adrnorm.v1.RetrieveRe" +
-      "sponse\022<\n\005Score\022\030.adrnorm.v1.ScoreReques" +
-      "t\032\031.adrnorm.v1.ScoreResponse\022H\n\tNormaliz" +
-      "e\022\034.adrnorm.v1.NormalizeRequest\032\035.adrnor" +
-      "m.v1.NormalizeResponse\022R\n\017NormalizeStrea" +
-      "m\022\034.adrnorm.v1.NormalizeRequest\032\035.adrnor" +
-      "m.v1.NormalizeResponse(\0010\001\0229\n\004Info\022\027.adr" +
-      "norm.v1.InfoRequest\032\030.adrnorm.v1.InfoRes" +
-      "ponse\022?\n\006Health\022\031.adrnorm.v1.HealthReque" +
-      "st\032\032.adrnorm.v1.HealthResponseB\022\n\016dev.ad" +
-      "rnorm.v1P\001b\006proto3"
+      "\n\016candidate_text\030\005 \001(\t\"I\n\rScoreResponse\022" +
+      "%\n\006scores\030\001 \003(\0132\025.adrnorm.v1.PairScore\022\021" +
+      "\n\tprecision\030\002 \001(\t\"\367\001\n\020NormalizeRequest\022\n" +
+      "\n\002id\030\001 \001(\t\022\017\n\007mention\030\002 \001(\t\022\r\n\005top_k\030\003 \001" +
+      "(\r\022\023\n\tthreshold\030\004 \001(\001H\000\022&\n\010template\030\005 \001(" +
+      "\0162\024.adrnorm.v1.Template\022\031\n\021return_top_sc" +
+      "ored\030\006 \001(\r\022\"\n\006scorer\030\007 \001(\0162\022.adrnorm.v1." +
+      "Scorer\022\'\n\004mode\030\010 \001(\0162\031.adrnorm.v1.Retrie" +
+      "valModeB\022\n\020threshold_choice\"c\n\013MatchedTe" +
+      "rm\022\'\n\004term\030\001 \001(\0132\031.adrnorm.v1.PreferredT" +
+      "erm\022\023\n\013probability\030\002 \001(\001\022\026\n\016retrieval_ra" +
+      "nk\030\003 \001(\r\"{\n\017ScoredCandidate\022\'\n\004term\030\001 \001(" +
+      "\0132\031.adrnorm.v1.PreferredTerm\022\023\n\013probabil" +
+      "ity\030\002 \001(\001\022\022\n\nbm25_score\030\003 \001(\001\022\026\n\016retriev" +
+      "al_rank\030\004 \001(\r\"w\n\007Timings\022\024\n\014retrieval_ms" +
+      "\030\001 \001(\001\022\027\n\017tokenization_ms\030\002 \001(\001\022\025\n\rqueue" +
+      "_wait_ms\030\003 \001(\001\022\024\n\014inference_ms\030\004 \001(\001\022\020\n\010" +
+      "total_ms\030\005 \001(\001\"A\n\tItemError\022#\n\004code\030\001 \001(" +
+      "\0162\025.adrnorm.wire.v1.Code\022\017\n\007message\030\002 \001(" +
+      "\t\"\240\002\n\021NormalizeResponse\022\n\n\002id\030\001 \001(\t\022(\n\007m" +
+      "atches\030\002 \003(\0132\027.adrnorm.v1.MatchedTerm\022/\n" +
+      "\ntop_scored\030\003 \003(\0132\033.adrnorm.v1.ScoredCan" +
+      "didate\022$\n\007timings\030\004 \001(\0132\023.adrnorm.v1.Tim" +
+      "ings\022\"\n\006scorer\030\005 \001(\0162\022.adrnorm.v1.Scorer" +
+      "\022\021\n\tthreshold\030\006 \001(\001\022$\n\005error\030\007 \001(\0132\025.adr" +
+      "norm.v1.ItemError\022\016\n\006cached\030\010 \001(\010\022\021\n\tpre" +
+      "cision\030\t \001(\t\"\r\n\013InfoRequest\"\224\002\n\tModelInf" +
+      "o\022\014\n\004name\030\001 \001(\t\022\022\n\nnum_layers\030\002 \001(\r\022\023\n\013h" +
+      "idden_size\030\003 \001(\r\022\022\n\nmax_length\030\004 \001(\r\0225\n\010" +
+      "id2label\030\005 \003(\0132#.adrnorm.v1.ModelInfo.Id" +
+      "2labelEntry\022\026\n\016match_label_id\030\006 \001(\r\022\026\n\016w" +
+      "eights_sha256\030\007 \001(\t\022\021\n\tsynthetic\030\010 \001(\010\022\021" +
+      "\n\tprecision\030\t \001(\t\032/\n\rId2labelEntry\022\013\n\003ke" +
+      "y\030\001 \001(\r\022\r\n\005value\030\002 \001(\t:\0028\001\"\214\001\n\016Dictionar" +
+      "yInfo\022\016\n\006source\030\001 \001(\t\022\017\n\007version\030\002 \001(\t\022\020" +
+      "\n\010pt_count\030\003 \001(\r\022\021\n\tllt_count\030\004 \001(\r\022\021\n\ts" +
+      "oc_count\030\005 \001(\r\022\016\n\006digest\030\006 \001(\t\022\021\n\tsynthe" +
+      "tic\030\007 \001(\010\"\247\001\n\010Defaults\022\r\n\005top_k\030\001 \001(\r\022\021\n" +
+      "\tthreshold\030\002 \001(\001\022&\n\010template\030\003 \001(\0162\024.adr" +
+      "norm.v1.Template\022\"\n\006scorer\030\004 \001(\0162\022.adrno" +
+      "rm.v1.Scorer\022\031\n\021max_mention_chars\030\005 \001(\r\022" +
+      "\022\n\nmax_length\030\006 \001(\r\"M\n\nCacheStats\022\014\n\004hit" +
+      "s\030\001 \001(\004\022\016\n\006misses\030\002 \001(\004\022\017\n\007entries\030\003 \001(\004" +
+      "\022\020\n\010capacity\030\004 \001(\004\"\372\001\n\014InfoResponse\022\023\n\013s" +
+      "erver_name\030\001 \001(\t\022\026\n\016server_version\030\002 \001(\t" +
+      "\022\030\n\020protocol_version\030\003 \001(\r\022$\n\005model\030\004 \001(" +
+      "\0132\025.adrnorm.v1.ModelInfo\022.\n\ndictionary\030\005" +
+      " \001(\0132\032.adrnorm.v1.DictionaryInfo\022&\n\010defa" +
+      "ults\030\006 \001(\0132\024.adrnorm.v1.Defaults\022%\n\005cach" +
+      "e\030\007 \001(\0132\026.adrnorm.v1.CacheStats\"\017\n\rHealt" +
+      "hRequest\"\206\001\n\016HealthResponse\0228\n\006status\030\001 " +
+      "\001(\0162(.adrnorm.v1.HealthResponse.ServingS" +
+      "tatus\":\n\rServingStatus\022\013\n\007UNKNOWN\020\000\022\013\n\007S" +
+      "ERVING\020\001\022\017\n\013NOT_SERVING\020\002*b\n\010Template\022\030\n" +
+      "\024TEMPLATE_UNSPECIFIED\020\000\022\021\n\rTEMPLATE_FULL" +
+      "\020\001\022\024\n\020TEMPLATE_PT_ONLY\020\002\022\023\n\017TEMPLATE_PT_" +
+      "LLT\020\003*b\n\rRetrievalMode\022\036\n\032RETRIEVAL_MODE" +
+      "_UNSPECIFIED\020\000\022\027\n\023RETRIEVAL_MODE_BM25\020\001\022" +
+      "\030\n\024RETRIEVAL_MODE_EXACT\020\002*F\n\006Scorer\022\026\n\022S" +
+      "CORER_UNSPECIFIED\020\000\022\020\n\014SCORER_MODEL\020\001\022\022\n" +
+      "\016SCORER_LEXICAL\020\0022\253\003\n\nNormalizer\022E\n\010Retr" +
+      "ieve\022\033.adrnorm.v1.RetrieveRequest\032\034.adrn" +
+      "orm.v1.RetrieveResponse\022<\n\005Score\022\030.adrno" +
+      "rm.v1.ScoreRequest\032\031.adrnorm.v1.ScoreRes" +
+      "ponse\022H\n\tNormalize\022\034.adrnorm.v1.Normaliz" +
+      "eRequest\032\035.adrnorm.v1.NormalizeResponse\022" +
+      "R\n\017NormalizeStream\022\034.adrnorm.v1.Normaliz" +
+      "eRequest\032\035.adrnorm.v1.NormalizeResponse(" +
+      "\0010\001\0229\n\004Info\022\027.adrnorm.v1.InfoRequest\032\030.a" +
+      "drnorm.v1.InfoResponse\022?\n\006Health\022\031.adrno" +
+      "rm.v1.HealthRequest\032\032.adrnorm.v1.HealthR" +
+      "esponseB\022\n\016dev.adrnorm.v1P\001b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -284,7 +285,7 @@ public final class NormalizerOuterClass {
     internal_static_adrnorm_v1_ScoreResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_adrnorm_v1_ScoreResponse_descriptor,
-        new java.lang.String[] { "Scores", });
+        new java.lang.String[] { "Scores", "Precision", });
     internal_static_adrnorm_v1_NormalizeRequest_descriptor =
       getDescriptor().getMessageTypes().get(8);
     internal_static_adrnorm_v1_NormalizeRequest_fieldAccessorTable = new
@@ -320,7 +321,7 @@ public final class NormalizerOuterClass {
     internal_static_adrnorm_v1_NormalizeResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_adrnorm_v1_NormalizeResponse_descriptor,
-        new java.lang.String[] { "Id", "Matches", "TopScored", "Timings", "Scorer", "Threshold", "Error", "Cached", });
+        new java.lang.String[] { "Id", "Matches", "TopScored", "Timings", "Scorer", "Threshold", "Error", "Cached", "Precision", });
     internal_static_adrnorm_v1_InfoRequest_descriptor =
       getDescriptor().getMessageTypes().get(14);
     internal_static_adrnorm_v1_InfoRequest_fieldAccessorTable = new
@@ -332,7 +333,7 @@ public final class NormalizerOuterClass {
     internal_static_adrnorm_v1_ModelInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_adrnorm_v1_ModelInfo_descriptor,
-        new java.lang.String[] { "Name", "NumLayers", "HiddenSize", "MaxLength", "Id2Label", "MatchLabelId", "WeightsSha256", "Synthetic", });
+        new java.lang.String[] { "Name", "NumLayers", "HiddenSize", "MaxLength", "Id2Label", "MatchLabelId", "WeightsSha256", "Synthetic", "Precision", });
     internal_static_adrnorm_v1_ModelInfo_Id2labelEntry_descriptor =
       internal_static_adrnorm_v1_ModelInfo_descriptor.getNestedTypes().get(0);
     internal_static_adrnorm_v1_ModelInfo_Id2labelEntry_fieldAccessorTable = new

@@ -17,6 +17,7 @@ private static final long serialVersionUID = 0L;
   }
   private ScoreResponse() {
     scores_ = java.util.Collections.emptyList();
+    precision_ = "";
   }
 
   @java.lang.Override
@@ -105,6 +106,55 @@ private static final long serialVersionUID = 0L;
     return scores_.get(index);
   }
 
+  public static final int PRECISION_FIELD_NUMBER = 2;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object precision_ = "";
+  /**
+   * <pre>
+   * The encoder arithmetic that produced the scores: "fp32" (faithful to
+   * the published model) or "int8" (opt-in, approximate).
+   * </pre>
+   *
+   * <code>string precision = 2;</code>
+   * @return The precision.
+   */
+  @java.lang.Override
+  public java.lang.String getPrecision() {
+    java.lang.Object ref = precision_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      precision_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The encoder arithmetic that produced the scores: "fp32" (faithful to
+   * the published model) or "int8" (opt-in, approximate).
+   * </pre>
+   *
+   * <code>string precision = 2;</code>
+   * @return The bytes for precision.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPrecisionBytes() {
+    java.lang.Object ref = precision_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      precision_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -122,6 +172,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < scores_.size(); i++) {
       output.writeMessage(1, scores_.get(i));
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(precision_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 2, precision_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -134,6 +187,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < scores_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, scores_.get(i));
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(precision_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(2, precision_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -152,6 +208,8 @@ private static final long serialVersionUID = 0L;
 
     if (!getScoresList()
         .equals(other.getScoresList())) return false;
+    if (!getPrecision()
+        .equals(other.getPrecision())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -167,6 +225,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + SCORES_FIELD_NUMBER;
       hash = (53 * hash) + getScoresList().hashCode();
     }
+    hash = (37 * hash) + PRECISION_FIELD_NUMBER;
+    hash = (53 * hash) + getPrecision().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -303,6 +363,7 @@ private static final long serialVersionUID = 0L;
         scoresBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000001);
+      precision_ = "";
       return this;
     }
 
@@ -349,6 +410,9 @@ private static final long serialVersionUID = 0L;
 
     private void buildPartial0(dev.adrnorm.v1.ScoreResponse result) {
       int from_bitField0_ = bitField0_;
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.precision_ = precision_;
+      }
     }
 
     @java.lang.Override
@@ -421,6 +485,11 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (!other.getPrecision().isEmpty()) {
+        precision_ = other.precision_;
+        bitField0_ |= 0x00000002;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -460,6 +529,11 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 10
+            case 18: {
+              precision_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -787,6 +861,103 @@ private static final long serialVersionUID = 0L;
         scores_ = null;
       }
       return scoresBuilder_;
+    }
+
+    private java.lang.Object precision_ = "";
+    /**
+     * <pre>
+     * The encoder arithmetic that produced the scores: "fp32" (faithful to
+     * the published model) or "int8" (opt-in, approximate).
+     * </pre>
+     *
+     * <code>string precision = 2;</code>
+     * @return The precision.
+     */
+    public java.lang.String getPrecision() {
+      java.lang.Object ref = precision_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        precision_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic that produced the scores: "fp32" (faithful to
+     * the published model) or "int8" (opt-in, approximate).
+     * </pre>
+     *
+     * <code>string precision = 2;</code>
+     * @return The bytes for precision.
+     */
+    public com.google.protobuf.ByteString
+        getPrecisionBytes() {
+      java.lang.Object ref = precision_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        precision_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic that produced the scores: "fp32" (faithful to
+     * the published model) or "int8" (opt-in, approximate).
+     * </pre>
+     *
+     * <code>string precision = 2;</code>
+     * @param value The precision to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPrecision(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      precision_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic that produced the scores: "fp32" (faithful to
+     * the published model) or "int8" (opt-in, approximate).
+     * </pre>
+     *
+     * <code>string precision = 2;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPrecision() {
+      precision_ = getDefaultInstance().getPrecision();
+      bitField0_ = (bitField0_ & ~0x00000002);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The encoder arithmetic that produced the scores: "fp32" (faithful to
+     * the published model) or "int8" (opt-in, approximate).
+     * </pre>
+     *
+     * <code>string precision = 2;</code>
+     * @param value The bytes for precision to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPrecisionBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      precision_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -50,4 +50,26 @@ public interface ScoreResponseOrBuilder extends
    */
   dev.adrnorm.v1.PairScoreOrBuilder getScoresOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * The encoder arithmetic that produced the scores: "fp32" (faithful to
+   * the published model) or "int8" (opt-in, approximate).
+   * </pre>
+   *
+   * <code>string precision = 2;</code>
+   * @return The precision.
+   */
+  java.lang.String getPrecision();
+  /**
+   * <pre>
+   * The encoder arithmetic that produced the scores: "fp32" (faithful to
+   * the published model) or "int8" (opt-in, approximate).
+   * </pre>
+   *
+   * <code>string precision = 2;</code>
+   * @return The bytes for precision.
+   */
+  com.google.protobuf.ByteString
+      getPrecisionBytes();
 }
