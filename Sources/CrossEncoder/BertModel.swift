@@ -116,7 +116,7 @@ public struct BertModel: Sendable {
 
     /// Contiguous runs of sequences with about equal cost each: a sequence of
     /// n tokens costs n (the projections) plus n²/(6·hidden) (attention).
-    static func partition(_ batch: PackedBatch, parts: Int, hiddenSize: Int) -> [Range<Int>] {
+    public static func partition(_ batch: PackedBatch, parts: Int, hiddenSize: Int) -> [Range<Int>] {
         precondition(parts >= 1 && parts <= batch.count, "partition: \(parts) parts of \(batch.count) sequences")
         if parts == 1 { return [0..<batch.count] }
         let costs = batch.sequences.map { Double($0.count) * (1 + Double($0.count) / Double(6 * hiddenSize)) }

@@ -30,6 +30,13 @@ public final class QuantizedMatrix: @unchecked Sendable {
         rowSums.deallocate()
     }
 
+    /// Row `r`'s quantized values.
+    public func values(row r: Int) -> [Int8] { Array(UnsafeBufferPointer(start: values + r * columns, count: columns)) }
+    /// The per-row scales.
+    public var rowScales: [Float] { scales.array }
+    /// The per-row sums of the quantized values.
+    public var sums: [Int32] { Array(UnsafeBufferPointer(start: rowSums, count: rows)) }
+
     /// Bytes held (values, scales, sums).
     public var byteCount: Int { rows * columns + rows * 8 }
 

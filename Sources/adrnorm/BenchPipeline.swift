@@ -37,7 +37,8 @@ struct BenchPipeline: ParsableCommand {
 
         // 1. Full pipeline, no cache.
         let sample = Array(texts.prefix(mentions))
-        let (pipelineSeconds, pairs) = try Self.runStream(pipeline, sample, topK: topK, inFlight: inFlight)
+        let (pipelineSeconds, pairs) = try Self.runStream(pipeline, sample, topK: topK, inFlight: inFlight,
+                                                          label: "bench pipeline: pipeline")
         let stats = pipeline.schedulerStatistics!
 
         // 2. The encoder alone on the same pairs, batched the same way.
@@ -51,11 +52,16 @@ struct BenchPipeline: ParsableCommand {
         }
         let batches = Self.batches(encodings, maxTokens: pipelineOptions.maxBatchTokens)
         let encoderStart = ContinuousClock.now
-        for batch in batches { _ = try model.model.forward(PackedBatch(batch)) }
+        let encoderProgress = ProgressReporter(label: "bench pipeline: encoder alone (batches)", total: batches.count)
+        for batch in batches {
+            _ = try model.model.forward(PackedBatch(batch))
+            encoderProgress.advance()
+        }
+        encoderProgress.finish()
         let encoderSeconds = Self.seconds(ContinuousClock.now - encoderStart)
         let pipelinePairsPerSecond = Double(pairs) / pipelineSeconds
         let encoderPairsPerSecond = Double(encodings.count) / encoderSeconds
-        print(Self.json([
+        Self.emit(Self.json([
             ("case", "\"throughput\""), ("mentions", "\(sample.count)"), ("top_k", "\(topK)"), ("pairs", "\(pairs)"),
             ("max_batch_tokens", "\(pipelineOptions.maxBatchTokens)"), ("threads", "\(pipelineOptions.threads)"),
             ("mean_batch_pairs", String(format: "%.1f", Double(stats.pairs) / Double(max(1, stats.batches)))),
@@ -71,17 +77,19 @@ struct BenchPipeline: ParsableCommand {
         let stream = Self.zipfStream(length: zipfLength, distinct: zipfDistinct, s: zipfS).map { texts[$0] }
         (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline", configure: { $0.cacheCapacity = 0 })
         let prefix = Array(stream.prefix(uncachedSample))
-        let (uncachedSeconds, _) = try Self.runStream(pipeline, prefix, topK: topK, inFlight: inFlight)
+        let (uncachedSeconds, _) = try Self.runStream(pipeline, prefix, topK: topK, inFlight: inFlight,
+                                                      label: "bench pipeline: Zipf prefix, cache off")
         pipeline.shutdown()
         (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm bench pipeline", configure: {
             $0.cacheCapacity = max(zipfDistinct, 1)
         })
-        let (cachedSeconds, _) = try Self.runStream(pipeline, stream, topK: topK, inFlight: inFlight)
+        let (cachedSeconds, _) = try Self.runStream(pipeline, stream, topK: topK, inFlight: inFlight,
+                                                    label: "bench pipeline: Zipf stream, cache on")
         let cache = pipeline.cacheStatistics
         pipeline.shutdown()
         let uncachedRate = Double(prefix.count) / uncachedSeconds
         let cachedRate = Double(stream.count) / cachedSeconds
-        print(Self.json([
+        Self.emit(Self.json([
             ("case", "\"zipf_cache\""), ("stream", "\(stream.count)"), ("distinct", "\(zipfDistinct)"),
             ("distinct_seen", "\(Set(stream).count)"), ("s", "\(zipfS)"),
             ("uncached_sample", "\(prefix.count)"),
@@ -92,10 +100,19 @@ struct BenchPipeline: ParsableCommand {
         ]))
     }
 
-    /// Normalizes `mentions` with `inFlight` outstanding; returns seconds and pairs scored.
-    static func runStream(_ pipeline: NormalizationPipeline, _ mentions: [String], topK: Int, inFlight: Int)
-        throws -> (Double, Int)
+    /// One figure line on stdout, flushed at once: a benchmark piped into a
+    /// file or `tee` shows each case as it ends, not all at exit.
+    static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Normalizes `mentions` with `inFlight` outstanding; returns seconds and
+    /// pairs scored. Progress goes to stderr under `label`.
+    static func runStream(_ pipeline: NormalizationPipeline, _ mentions: [String], topK: Int, inFlight: Int,
+                          label: String) throws -> (Double, Int)
     {
+        let progress = ProgressReporter(label: label, total: mentions.count)
+        defer { progress.finish() }
         let window = DispatchSemaphore(value: inFlight)
         let group = DispatchGroup()
         let failures = OrderedResults<String>()
@@ -103,6 +120,8 @@ struct BenchPipeline: ParsableCommand {
         let start = ContinuousClock.now
         for (i, text) in mentions.enumerated() {
             window.wait()
+            // A free slot means one more mention has finished.
+            if i >= inFlight { progress.advance() }
             group.enter()
             pipeline.normalize(.init(id: String(i), mention: text, topK: topK)) { result in
                 switch result {
@@ -114,6 +133,7 @@ struct BenchPipeline: ParsableCommand {
             }
         }
         group.wait()
+        progress.advance(by: min(inFlight, mentions.count))
         if let (_, message) = failures.takeNext(waiting: false) { throw ValidationError("bench: a mention failed: \(message)") }
         return (seconds(ContinuousClock.now - start), counter.total)
     }

@@ -25,7 +25,7 @@ struct PipelineOptions: ParsableArguments {
     var maxQueuedPairs: Int = 100_000
     @Option(help: "Threads per forward pass of the cross-encoder (a batch is split across them by pairs).")
     var threads: Int = EncoderOptions.defaultThreads
-    @Option(help: "Cross-encoder arithmetic: fp32 (faithful to the published model) or int8 (opt-in, faster, approximate; see docs/int8.md).")
+    @Option(help: "Cross-encoder arithmetic: fp32 (faithful to the published model) or int8 (opt-in, faster, approximate; see docs/encoder.md).")
     var precision: Precision = .fp32
     @Option(name: .customLong("cache-size"), help: "Mention-level results kept in the LRU cache (0 disables it).")
     var cacheSize: Int = 10_000
