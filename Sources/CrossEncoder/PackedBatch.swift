@@ -49,20 +49,21 @@ final class ForwardScratch {
 
     init(batch: PackedBatch, config: BertConfiguration, precision: Precision = .fp32, columnSplit: Int = 1) {
         precondition(columnSplit >= 1, "ForwardScratch: columnSplit must be at least 1")
+        // Every buffer is written before it is read in a pass (see BertLayer).
         let t = batch.tokenCount, h = config.hiddenSize
-        hidden = FloatStorage(count: t * h)
-        qkv = FloatStorage(count: t * 3 * h)
-        context = FloatStorage(count: t * h)
-        attended = FloatStorage(count: t * h)
-        intermediate = FloatStorage(count: t * config.intermediateSize)
-        scores = FloatStorage(count: batch.longest * batch.longest)
-        gathered = FloatStorage(count: batch.count * h)
-        pooled = FloatStorage(count: batch.count * h)
-        firstTokens = FloatStorage(count: batch.count * h)
+        hidden = FloatStorage(uninitializedCount: t * h)
+        qkv = FloatStorage(uninitializedCount: t * 3 * h)
+        context = FloatStorage(uninitializedCount: t * h)
+        attended = FloatStorage(uninitializedCount: t * h)
+        intermediate = FloatStorage(uninitializedCount: t * config.intermediateSize)
+        scores = FloatStorage(uninitializedCount: batch.longest * batch.longest)
+        gathered = FloatStorage(uninitializedCount: batch.count * h)
+        pooled = FloatStorage(uninitializedCount: batch.count * h)
+        firstTokens = FloatStorage(uninitializedCount: batch.count * h)
         let int8Rows = precision == .int8 ? t : 0
         quantizedInput = .allocate(capacity: max(1, int8Rows * max(h, config.intermediateSize)))
         accumulators = .allocate(capacity: max(1, int8Rows * max(3 * h, config.intermediateSize)))
-        rowScales = FloatStorage(count: int8Rows)
+        rowScales = FloatStorage(uninitializedCount: int8Rows)
         zeroPoints = .allocate(capacity: max(1, int8Rows))
         self.columnSplit = columnSplit
     }
