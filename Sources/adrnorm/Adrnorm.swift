@@ -18,4 +18,30 @@ struct Adrnorm: AsyncParsableCommand {
             Evaluate.self, Certs.self, Call.self, Bench.self,
         ]
     )
+
+    /// Checks the CPU before anything runs: the encoder is built for AVX2 + FMA
+    /// (haswell and later, Zen and later), and without them it would die on
+    /// an illegal instruction in the middle of a request.
+    static func main() async {
+        if let missing = CPUFeatures.missingForEncoder() {
+            FileHandle.standardError.write(Data(("adrnorm: this CPU lacks \(missing.joined(separator: ", ")), "
+                + "which adrnorm's encoder is built for (x86-64 with AVX2 and FMA: Intel Haswell or AMD Zen and later)\n").utf8))
+            Foundation.exit(1)
+        }
+        await main(nil)
+    }
+}
+
+/// What the CPU offers, from /proc/cpuinfo (this file is compiled for plain
+/// x86-64, so the check itself runs anywhere).
+enum CPUFeatures {
+    /// The flags the CrossEncoder module needs that this CPU lacks; nil when
+    /// it has them all or /proc/cpuinfo cannot be read (then we go on).
+    static func missingForEncoder() -> [String]? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        let missing = ["avx2", "fma"].filter { !flags.contains($0) }
+        return missing.isEmpty ? nil : missing
+    }
 }
