@@ -7,6 +7,8 @@ public struct BertModel: Sendable {
     let embeddings: BertEmbeddings
     let layers: [BertLayer]
     let pooler: BertPooler?
+    /// Activation buffers kept between passes, one per worker thread.
+    let scratchPool: ScratchPool
 
     /// Loads the weights `config` describes; the pooler is optional unless
     /// `requirePooler`. With `options.precision == .int8` the blocks' dense
@@ -20,7 +22,7 @@ public struct BertModel: Sendable {
         let pooler: BertPooler? = (requirePooler || weights.contains("pooler.dense.weight"))
             ? try BertPooler.load(weights, config) : nil
         return BertModel(config: config, options: options, embeddings: try BertEmbeddings.load(weights, config),
-                         layers: layers, pooler: pooler)
+                         layers: layers, pooler: pooler, scratchPool: ScratchPool(limit: options.threads))
     }
 
     /// Bytes of weights the model holds (int8 layers count their int8 size).
@@ -107,9 +109,11 @@ public struct BertModel: Sendable {
         func work(_ g: Int) {
             let sequences = groups[g]
             let part = groups.count == 1 ? batch : PackedBatch(Array(batch.sequences[sequences]))
-            let scratch = ForwardScratch(batch: part, config: config, precision: options.precision, columnSplit: columnSplit)
+            let scratch = scratchPool.take(for: part, config: config, precision: options.precision)
+            scratch.columnSplit = columnSplit
             run(part, scratch, firstTokensOnly: firstTokensOnly)
             finish(Part(sequences: sequences, batch: part, scratch: scratch))
+            scratchPool.giveBack(scratch)
         }
         ParallelFor.run(groups.count, work)
     }

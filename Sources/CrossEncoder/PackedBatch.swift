@@ -1,3 +1,5 @@
+import Foundation
+
 /// Sequences packed end to end, without padding: sequence `i` occupies
 /// token rows `ranges[i]` of every activation matrix, so a batch of mixed
 /// lengths costs what its tokens cost.
@@ -44,13 +46,18 @@ final class ForwardScratch {
     let accumulators: UnsafeMutablePointer<Int32>
     let rowScales: FloatStorage
     let zeroPoints: UnsafeMutablePointer<Int32>
-    /// Threads that share each GEMM's output columns (1: this thread alone).
-    let columnSplit: Int
+    /// Threads that share each GEMM's output columns (1: this thread alone);
+    /// set by whoever takes the scratch for a pass.
+    var columnSplit = 1
+    /// The largest batch the buffers hold.
+    let tokenCapacity: Int, sequenceCapacity: Int, longestCapacity: Int
 
-    init(batch: PackedBatch, config: BertConfiguration, precision: Precision = .fp32, columnSplit: Int = 1) {
-        precondition(columnSplit >= 1, "ForwardScratch: columnSplit must be at least 1")
+    init(batch: PackedBatch, config: BertConfiguration, precision: Precision = .fp32) {
         // Every buffer is written before it is read in a pass (see BertLayer).
         let t = batch.tokenCount, h = config.hiddenSize
+        tokenCapacity = t
+        sequenceCapacity = batch.count
+        longestCapacity = batch.longest
         hidden = FloatStorage(uninitializedCount: t * h)
         qkv = FloatStorage(uninitializedCount: t * 3 * h)
         context = FloatStorage(uninitializedCount: t * h)
@@ -62,10 +69,14 @@ final class ForwardScratch {
         firstTokens = FloatStorage(uninitializedCount: batch.count * h)
         let int8Rows = precision == .int8 ? t : 0
         quantizedInput = .allocate(capacity: max(1, int8Rows * max(h, config.intermediateSize)))
-        accumulators = .allocate(capacity: max(1, int8Rows * max(3 * h, config.intermediateSize)))
+        accumulators = .allocate(capacity: max(1, min(int8Rows, Linear.int8RowBlock) * max(3 * h, config.intermediateSize)))
         rowScales = FloatStorage(uninitializedCount: int8Rows)
         zeroPoints = .allocate(capacity: max(1, int8Rows))
-        self.columnSplit = columnSplit
+    }
+
+    /// Whether `batch` fits these buffers (the model and precision are the pool's own).
+    func fits(_ batch: PackedBatch) -> Bool {
+        batch.tokenCount <= tokenCapacity && batch.count <= sequenceCapacity && batch.longest <= longestCapacity
     }
 
     deinit {
@@ -84,6 +95,45 @@ final class ForwardScratch {
         ParallelFor.run(parts) { p in
             let lower = min(columns, p * step), upper = p == parts - 1 ? columns : min(columns, (p + 1) * step)
             if lower < upper { body(lower..<upper) }
+        }
+    }
+}
+
+/// Scratch kept between forward passes of one model, so that a pass does not
+/// map fresh pages for its activations (the kernel zeroing them was 10% of an
+/// int8 bert-base pass at 100 × 64 tokens). Holds at most `limit` scratches,
+/// each sized for the largest batch it has served.
+///
+/// `@unchecked Sendable`: `free` is guarded by `lock`; a scratch taken out
+/// belongs to one thread until it is given back.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [ForwardScratch] = []
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// A scratch that fits `batch`: a kept one when one fits, else a new one.
+    func take(for batch: PackedBatch, config: BertConfiguration, precision: Precision) -> ForwardScratch {
+        lock.lock()
+        if let i = free.firstIndex(where: { $0.fits(batch) }) {
+            let scratch = free.remove(at: i)
+            lock.unlock()
+            return scratch
+        }
+        lock.unlock()
+        return ForwardScratch(batch: batch, config: config, precision: precision)
+    }
+
+    /// Keeps `scratch` for a later pass, replacing the smallest kept one when full.
+    func giveBack(_ scratch: ForwardScratch) {
+        lock.lock()
+        defer { lock.unlock() }
+        if free.count < limit {
+            free.append(scratch)
+        } else if let i = free.indices.min(by: { free[$0].tokenCapacity < free[$1].tokenCapacity }),
+                  free[i].tokenCapacity < scratch.tokenCapacity {
+            free[i] = scratch
         }
     }
 }
