@@ -17,17 +17,32 @@ public struct Vocabulary: Sendable {
         self.ids = ids
     }
 
-    /// Reads `vocab.txt`. Lines are split on `\n` only (a `\r` stays part of
-    /// the token, like `transformers`' `rstrip("\n")`).
+    /// Reads `vocab.txt`. Lines end at `\n`, `\r\n` or `\r`, as Python's
+    /// universal-newline text mode reads them in `transformers`' `load_vocab`
+    /// (so a CRLF file gives the same tokens as an LF one); a UTF-8 byte
+    /// order mark at the start is dropped rather than glued to the first
+    /// token. (Splitting a Swift `String` on `"\n"` misses CRLF: `"\r\n"` is
+    /// one `Character`.)
     public init(contentsOf path: String) throws(CrossEncoderError) {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .unreadableFile(path: path, reason: error.localizedDescription)
         }
-        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        var lines: [String] = []
+        var start = 0, i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\n") || bytes[i] == UInt8(ascii: "\r") {
+                lines.append(String(decoding: bytes[start..<i], as: UTF8.self))
+                if bytes[i] == UInt8(ascii: "\r") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
+                start = i + 1
+            }
+            i += 1
+        }
+        if start < bytes.count { lines.append(String(decoding: bytes[start...], as: UTF8.self)) }
         if lines.isEmpty { throw .invalidVocabulary(path: path, problem: "no tokens") }
-        self.init(tokens: lines.map(String.init))
+        self.init(tokens: lines)
     }
 
     public var count: Int { tokens.count }
