@@ -20,7 +20,7 @@ from collections import deque
 from typing import Deque, Dict, List, Optional, Tuple
 
 from ._proto.adrnorm.wire.v1 import frame_pb2 as wire
-from ._tls import ChannelClosed, TLSChannel
+from ._tls import CLOSED_TCP, CLOSED_TLS, ChannelClosed, TLSChannel
 from ._wire import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FramingError, encode_frame
 from .errors import (DeadlineExceeded, HandshakeError, InvalidArgument, RPCError, StatusCode,
                      Unavailable)
@@ -317,17 +317,22 @@ class Connection:
             raise
 
     def cancel(self, s: Stream, reason: str) -> None:
-        """Abandons ``s`` (best effort; the server answers CANCELLED)."""
+        """Abandons ``s`` (best effort; the server answers CANCELLED). Never
+        waits for a busy send side (a write ahead may be blocked on a server
+        that does not read): the keepalive thread sends it once it is free."""
         with s.lock:
             if s.finished:
                 return
         if self._error is not None:
             return
-        frame = wire.Frame(stream_id=s.id, cancel=wire.Cancel(reason=reason))
+        data = encode_frame(wire.Frame(stream_id=s.id, cancel=wire.Cancel(reason=reason)))
         try:
-            self._channel.send(encode_frame(frame), 1.0)
+            if self._channel.send(data, 0):
+                return
         except OSError:
-            pass
+            return  # the reader reports the broken connection
+        self._control.append(data)
+        self._ka_event.set()
 
     def _release(self, s: Stream) -> None:
         with self._cond:
@@ -364,11 +369,12 @@ class Connection:
                         self.pump(s, None, nonblocking=True)
                     except (OSError, RPCError):
                         pass  # the next recv reports the broken connection
-        except ChannelClosed:
+        except ChannelClosed as e:
             why = ""
             if self._goaway is not None:
                 why = f" after GoAway ({self._goaway[2] or StatusCode.of(self._goaway[1]).name})"
-            reason = Unavailable(f"the server {self.address} closed the connection{why}")
+            how = {CLOSED_TLS: "TLS close_notify", CLOSED_TCP: "TCP EOF without a TLS close_notify"}.get(str(e), str(e))
+            reason = Unavailable(f"the server {self.address} closed the connection{why} ({how})")
         except ssl.SSLError as e:
             if self.server_hello is None:
                 self._handshake_error = describe_ssl_error(
@@ -510,13 +516,15 @@ class Connection:
 
     def ping(self, deadline: Optional[float]) -> float:
         """Sends a Ping and waits for its Pong; returns the round trip in seconds."""
-        if self._error is not None:
-            raise fresh(self._error)
         payload = b"call" + next(self._ping_seq).to_bytes(8, "big")
         ev = threading.Event()
         self._pong_waiters[payload] = ev
         start = time.monotonic()
         try:
+            # Checked after registering: _fail() sets _error, then wakes every
+            # registered waiter, so a failure is either seen here or wakes us.
+            if self._error is not None:
+                raise fresh(self._error)
             self.send(encode_frame(wire.Frame(ping=wire.Ping(payload=payload))), deadline, what="Ping")
             if not ev.wait(remaining(deadline)):
                 raise DeadlineExceeded("no Pong within the timeout")

@@ -20,7 +20,13 @@ _RECV_BYTES = 256 * 1024
 
 
 class ChannelClosed(Exception):
-    """The peer closed the connection (TCP EOF or TLS close_notify)."""
+    """The peer closed the connection (TCP EOF or TLS close_notify); the
+    message says which."""
+
+
+#: ChannelClosed's messages.
+CLOSED_TLS = "the peer ended the TLS session (close_notify)"
+CLOSED_TCP = "the peer closed the TCP connection without a TLS close_notify"
 
 
 class TLSChannel:
@@ -40,6 +46,10 @@ class TLSChannel:
         self._send_lock = threading.Lock()
         self._shut = False
         self._after_handshake = False
+        # Set once the peer's close_notify or TCP EOF has been seen: every
+        # recv() from then on raises ChannelClosed without touching the socket.
+        self._closed_by_peer: Optional[str] = None
+        self._close_notify_sent = False
 
     # -- set-up -------------------------------------------------------------
 
@@ -92,28 +102,40 @@ class TLSChannel:
 
     def recv(self) -> bytes:
         """Blocks for the next plaintext (possibly b"" when a read carried only
-        TLS records). Raises ``ChannelClosed`` at EOF, ``ssl.SSLError`` on a
-        TLS error (an alert from the peer included), ``OSError`` otherwise."""
+        TLS records). Raises ``ChannelClosed`` at EOF (TCP, or the peer's TLS
+        close_notify; plaintext that came before it is returned first),
+        ``ssl.SSLError`` on a TLS error (an alert from the peer included),
+        ``OSError`` otherwise. Never holds ``_ssl_lock`` while it blocks."""
+        if self._closed_by_peer is not None:
+            raise ChannelClosed(self._closed_by_peer)
         if self._after_handshake:
             self._after_handshake = False
             data = b""
         else:
             data = self.sock.recv(_RECV_BYTES)
             if not data:
-                raise ChannelClosed("the peer closed the connection")
+                self._closed_by_peer = CLOSED_TCP
+                raise ChannelClosed(CLOSED_TCP)
         chunks: List[bytes] = []
         with self._ssl_lock:
             if data:
                 self._in.write(data)
             try:
                 while True:
-                    chunks.append(self._ssl.read(_RECV_BYTES))
+                    chunk = self._ssl.read(_RECV_BYTES)
+                    if not chunk:
+                        # SSLObject.read returns b"" (it does not raise) once
+                        # the peer's close_notify has been read, and again on
+                        # every later call: the session is over.
+                        self._closed_by_peer = CLOSED_TLS
+                        break
+                    chunks.append(chunk)
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLZeroReturnError:
-                raise ChannelClosed("the peer closed the TLS session") from None
+                self._closed_by_peer = CLOSED_TLS
             pending = self._out.pending
-        if pending:
+        if pending and self._closed_by_peer is None:
             # TLS answers of our own (rare in 1.3: key updates). Never block the
             # reader on a writer: if one holds the lock it drains the BIO.
             if self._send_lock.acquire(blocking=False):
@@ -121,6 +143,8 @@ class TLSChannel:
                     self._drain_locked()
                 finally:
                     self._send_lock.release()
+        if self._closed_by_peer is not None and not chunks:
+            raise ChannelClosed(self._closed_by_peer)
         return b"".join(chunks)
 
     def send(self, data: bytes, timeout: Optional[float] = None) -> bool:
@@ -148,6 +172,33 @@ class TLSChannel:
             if not out:
                 return
             self.sock.sendall(out)
+
+    def close_gracefully(self, data: bytes = b"", timeout: float = 5.0) -> None:
+        """Sends ``data``, then TLS close_notify, in one write, then a TCP FIN:
+        the graceful end of the session (what ``adrnorm serve`` does when it
+        drains). The peer's close_notify is not awaited; :meth:`recv` still
+        reads until the peer closes. ``timeout`` bounds the wait for the send
+        side. Idempotent; raises ``OSError``."""
+        if not self._send_lock.acquire(timeout=max(0.0, timeout)):
+            raise socket.timeout("the send side stayed busy")
+        try:
+            if self._close_notify_sent or self._shut:
+                return
+            self._close_notify_sent = True
+            with self._ssl_lock:
+                view = memoryview(data)
+                while view:
+                    n = self._ssl.write(view)
+                    view = view[n:]
+                try:
+                    self._ssl.unwrap()  # queues close_notify; then wants the peer's
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    pass
+                out = self._out.read()
+            self.sock.sendall(out)
+            self.sock.shutdown(socket.SHUT_WR)
+        finally:
+            self._send_lock.release()
 
     def shutdown(self) -> None:
         """Wakes a blocked reader and writers (both get an error); idempotent."""

@@ -89,6 +89,16 @@ class RealServer:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
+    def terminate(self) -> None:
+        """The graceful stop (SIGTERM: GoAway, drain, close_notify); waits for the exit."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(45)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                pytest.fail(f"adrnorm serve did not exit within 45 s of SIGTERM:\n{self.log_tail()}")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

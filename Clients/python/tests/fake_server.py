@@ -4,7 +4,7 @@ It speaks the real protocol (TLS 1.3 with client certificates from the dev
 CA, ALPN adrn/1, framing, Hello, credits, Ping/Pong, GoAway, Status) over the
 client's own TLS/framing code, and answers from a small synthetic dictionary
 with deterministic, character-overlap "scores". Test hooks: ``goaway()``,
-``kill()``, ``ping_clients()``, ``answer_pings``, and magic mentions
+``kill()``, ``terminate()`` (graceful: GoAway, close_notify), ``ping_clients()``, ``answer_pings``, and magic mentions
 ``__sleep_ms=N__`` (answer after N ms) and ``__close__`` (drop the connection).
 """
 
@@ -76,11 +76,9 @@ def _check_mention(m: str) -> None:
 
 
 def _top_k(k: int) -> int:
-    if k == 0:
-        return 100
-    if k > len(TERMS):
-        raise _Invalid(f"top_k: {k} is above the dictionary's {len(TERMS)} PTs")
-    return k
+    # As adrnorm serve: 0 is the default (100), anything above the
+    # dictionary's PT count is capped to it.
+    return min(100 if k == 0 else k, len(TERMS))
 
 
 def normalize(req: pb.NormalizeRequest) -> pb.NormalizeResponse:
@@ -173,6 +171,7 @@ class _Connection:
         self.client_name: Optional[str] = None
         self.pongs: List[bytes] = []
         self.closed = False
+        self.graceful = False  # kill() ends with close_notify and FIN (terminate())
         threading.Thread(target=self._run, daemon=True).start()
 
     def send(self, *frames: wire.Frame) -> None:
@@ -183,7 +182,19 @@ class _Connection:
 
     def kill(self) -> None:
         self.closed = True
-        self.channel.shutdown()
+        if self.graceful:
+            self.end_gracefully()
+        else:
+            self.channel.shutdown()
+
+    def end_gracefully(self, *frames: wire.Frame) -> None:
+        """``frames`` and TLS close_notify in one write, then FIN; the reader
+        goes on until the client closes (as adrnorm serve's drain does)."""
+        self.closed = True
+        try:
+            self.channel.close_gracefully(b"".join(encode_frame(f) for f in frames))
+        except OSError:
+            self.channel.shutdown()
 
     def _run(self) -> None:
         srv = self.server
@@ -438,15 +449,40 @@ class FakeServer:
         for c in self.connections:
             c.send(wire.Frame(ping=wire.Ping(payload=payload)))
 
-    def kill(self) -> None:
-        """Stops at once: the listener and every connection are closed."""
+    def terminate(self, timeout: float = 10.0) -> None:
+        """Stops gracefully, as ``adrnorm serve`` does on SIGTERM: no new
+        connections; GoAway on every connection; the accepted calls finish;
+        then TLS close_notify and FIN (with the GoAway in the same write on an
+        idle connection). Waits up to ``timeout`` for the connections to end."""
+        self._stop_listening()
+        for c in self.connections:
+            with c.lock:
+                c.graceful = True
+                c.goaway_sent = c.last_stream_id
+                idle = not c.streams
+            goaway = wire.Frame(goaway=wire.GoAway(last_stream_id=c.last_stream_id, code=wire.UNAVAILABLE,
+                                                   message="server shutting down"))
+            if idle:
+                c.end_gracefully(goaway)
+            else:
+                c.send(goaway)  # the last stream's Status ends it (kill(), graceful)
+        deadline = time.monotonic() + timeout
+        while not all(c.closed for c in self.connections) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _stop_listening(self) -> None:
         self._running = False
         try:
             self._listener.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self._listener.close()
+
+    def kill(self) -> None:
+        """Stops at once: the listener and every connection are closed."""
+        self._stop_listening()
         for c in self.connections:
+            c.graceful = False
             c.kill()
 
     stop = kill

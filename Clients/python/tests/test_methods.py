@@ -88,8 +88,8 @@ def test_invalid_argument_is_typed(client):
         client.normalize("   ")
     assert e.value.code == StatusCode.INVALID_ARGUMENT == 3
     assert "mention" in e.value.message
-    with pytest.raises(InvalidArgument, match="top_k"):
-        client.retrieve("头晕", top_k=10**6)
+    with pytest.raises(InvalidArgument, match="threshold"):
+        client.normalize("头晕", threshold=1.5)
     assert client.health() == HealthStatus.SERVING  # the connection is fine
 
 

@@ -175,7 +175,7 @@ public final class AdrnormClient implements AutoCloseable {
                     if (end != null) throw end.isOk() ? noResponse(name) : call.failure(end);
                     if (call.credit() == 0 && !call.awaitChange(seen)) throw deadline(call);
                 }
-                connection.send(List.of(
+                connection.send(call, List.of(
                         Frame.newBuilder().setStreamId(call.streamId).setMessage(Message.newBuilder().setPayload(payload)).build(),
                         Frame.newBuilder().setStreamId(call.streamId).setHalfClose(HalfClose.getDefaultInstance()).build()));
             }

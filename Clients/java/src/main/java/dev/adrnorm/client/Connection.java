@@ -43,6 +43,11 @@ import javax.net.ssl.SSLSocket;
  * <p>Locks: {@code writeLock} may be taken before {@code state}, never after it; a call's own
  * lock is taken last. The reader never writes to the socket (a reader blocked on a write could
  * deadlock with a server that stops reading until the client drains).
+ *
+ * <p>Waits: a caller waits for {@code writeLock} no longer than its call's deadline (a write
+ * ahead of it may be blocked on a server that does not read); Cancel and Pong never wait for it
+ * (see {@link #sendWhenFree}). The server's close_notify, FIN or RST ends the reader, which fails
+ * every open call with UNAVAILABLE and closes the socket (waking a blocked writer).
  */
 final class Connection implements Closeable {
     static final String ALPN = "adrn/1";
@@ -244,7 +249,15 @@ final class Connection implements Closeable {
             cb.setTimeoutMs((int) Math.max(1, Math.min(0xffffffffL, leftMs)));
         }
         if (firstPayload != null) cb.setPayload(firstPayload);
-        writeLock.lock();
+        if (!lockForWrite(call)) {
+            state.lock();
+            try {
+                releaseSlotLocked();
+            } finally {
+                state.unlock();
+            }
+            throw sendSideBusy(call);
+        }
         try {
             state.lock();
             try {
@@ -306,9 +319,13 @@ final class Connection implements Closeable {
         slotFreed.signal();
     }
 
-    /** Sends frames of an open stream in one write; fails the connection on an I/O error. */
-    void send(List<Frame> frames) {
-        writeLock.lock();
+    /**
+     * Sends frames of {@code call}'s stream in one write; fails the connection on an I/O error.
+     * Waiting for the send side (another thread's write, perhaps blocked on a server that does
+     * not read) ends at the call's deadline with DEADLINE_EXCEEDED.
+     */
+    void send(ClientCall call, List<Frame> frames) {
+        if (!lockForWrite(call)) throw sendSideBusy(call);
         try {
             writeLocked(frames);
         } finally {
@@ -316,13 +333,55 @@ final class Connection implements Closeable {
         }
     }
 
+    /**
+     * Takes {@code writeLock}, waiting no longer than the call's deadline (without one, until the
+     * lock frees or the connection fails, which closes the socket under a blocked writer).
+     */
+    private boolean lockForWrite(ClientCall call) {
+        try {
+            if (call.deadlineNanos == Long.MAX_VALUE) {
+                writeLock.lockInterruptibly();
+                return true;
+            }
+            return writeLock.tryLock(Math.max(0, call.deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AdrnormException(Status.Code.CANCELLED, call.shortMethod() + " was interrupted while waiting to send", e);
+        }
+    }
+
+    private AdrnormException sendSideBusy(ClientCall call) {
+        return new AdrnormException(Status.Code.DEADLINE_EXCEEDED, call.shortMethod() + " could not send within its timeout of "
+                + call.timeoutMillis + " ms: the connection to " + peer + " is busy sending (the server is not reading)");
+    }
+
+    /** Tells the server to stop {@code call} (best effort, never waiting for a busy send side). */
     void cancel(ClientCall call, String reason) {
         if (call.streamId == 0) return;
+        sendWhenFree(Frame.newBuilder().setStreamId(call.streamId).setCancel(Cancel.newBuilder().setReason(reason)).build());
+    }
+
+    /**
+     * Sends a control frame (Cancel, Pong) now if the send side is free, else from the scheduler
+     * once it is: the caller never waits behind a write that may be blocked, and neither does the
+     * scheduler, whose keep-alive check is what ends a connection whose writes stay blocked.
+     */
+    private void sendWhenFree(Frame f) {
+        if (isClosed()) return;
+        if (writeLock.tryLock()) {
+            try {
+                writeLocked(List.of(f));
+            } catch (AdrnormException ignored) {
+                // the connection failed; the reader reports it
+            } finally {
+                writeLock.unlock();
+            }
+            return;
+        }
         try {
-            send(List.of(Frame.newBuilder().setStreamId(call.streamId)
-                    .setCancel(Cancel.newBuilder().setReason(reason)).build()));
-        } catch (AdrnormException ignored) {
-            // the connection is gone; so is the stream
+            scheduler.schedule(() -> sendWhenFree(f), 20, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the connection is closing: the frame no longer matters
         }
     }
 
@@ -427,15 +486,9 @@ final class Connection implements Closeable {
                 if (closeNow) closeSocket();
             }
             case PING -> {
-                ByteString payload = f.getPing().getPayload();
+                Frame pong = Frame.newBuilder().setPong(Pong.newBuilder().setPayload(f.getPing().getPayload())).build();
                 try {
-                    scheduler.execute(() -> {
-                        try {
-                            send(List.of(Frame.newBuilder().setPong(Pong.newBuilder().setPayload(payload)).build()));
-                        } catch (AdrnormException ignored) {
-                            // the connection failed; the reader reports it
-                        }
-                    });
+                    scheduler.execute(() -> sendWhenFree(pong));
                 } catch (java.util.concurrent.RejectedExecutionException closing) {
                     // the connection is closing: no Pong needed
                 }

@@ -163,11 +163,11 @@ public final class NormalizeStream implements Iterator<NormalizeResponse>, AutoC
             pendingIds.add(request.getId());
             sent++;
             if (batch.size() >= MAX_BATCH_FRAMES) {
-                connection.send(batch);
+                connection.send(call, batch);
                 batch = new ArrayList<>();
             }
         }
-        if (!batch.isEmpty()) connection.send(batch);
+        if (!batch.isEmpty()) connection.send(call, batch);
     }
 
     private NormalizeResponse parse(ByteString payload) {

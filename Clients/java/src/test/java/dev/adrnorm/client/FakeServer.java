@@ -156,7 +156,35 @@ final class FakeServer implements TestServer {
 
     @Override
     public void kill() {
-        for (Conn c : conns) c.kill();
+        for (Conn c : conns) {
+            c.graceful = false;
+            c.kill();
+        }
+    }
+
+    /**
+     * Stops gracefully, like {@code adrnorm serve} on SIGTERM: no new connections, GoAway on every
+     * connection, the accepted calls finish, then TLS close_notify and FIN; waits up to 10 s for the
+     * clients to close.
+     */
+    @Override
+    public void terminate() {
+        stopped = true;
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+        for (Conn c : conns) {
+            c.graceful = true;
+            c.goAway(c.highestStream);
+        }
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        try {
+            while (!conns.isEmpty() && System.nanoTime() < until) Thread.sleep(10);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -192,6 +220,9 @@ final class FakeServer implements TestServer {
         final Map<Integer, FakeStream> streams = new ConcurrentHashMap<>();
         volatile int highestStream;
         volatile Integer goAwayLast;
+        /** kill() ends with close_notify and FIN, then reads until the client closes (terminate()). */
+        volatile boolean graceful;
+        private boolean outputShut;
 
         Conn(SSLSocket socket) {
             this.socket = socket;
@@ -302,6 +333,20 @@ final class FakeServer implements TestServer {
         }
 
         void kill() {
+            if (graceful) {
+                synchronized (this) {
+                    if (!outputShut) {
+                        outputShut = true;
+                        try {
+                            if (out != null) out.flush();
+                            socket.shutdownOutput(); // TLS close_notify, then FIN
+                            return;
+                        } catch (IOException e) {
+                            // close at once, below
+                        }
+                    }
+                }
+            }
             conns.remove(this);
             try {
                 socket.setSoLinger(true, 0);
@@ -488,7 +533,7 @@ final class FakeServer implements TestServer {
     static RetrieveResponse retrieve(RetrieveRequest r) throws Failure, InterruptedException {
         String m = mention(r.getMention());
         int k = r.getTopK() == 0 ? TERMS.size() : r.getTopK();
-        if (k > TERMS.size()) throw new Failure(Code.INVALID_ARGUMENT, "top_k: " + k + " is above the dictionary's " + TERMS.size() + " PTs");
+        k = Math.min(k, TERMS.size());  // as adrnorm serve: capped to the dictionary
         List<Integer> order = ranking(m);
         double max = similarity(m, TERMS.get(order.get(0)).getPtName());
         RetrieveResponse.Builder b = RetrieveResponse.newBuilder().setTemplate(r.getTemplate()).setMode(r.getMode());
@@ -530,7 +575,7 @@ final class FakeServer implements TestServer {
         double threshold = r.hasThreshold() ? r.getThreshold() : 0.3;
         if (!(threshold >= 0 && threshold <= 1)) throw new Failure(Code.INVALID_ARGUMENT, "threshold: " + threshold + " is not in [0, 1]");
         int k = r.getTopK() == 0 ? TERMS.size() : r.getTopK();
-        if (k > TERMS.size()) throw new Failure(Code.INVALID_ARGUMENT, "top_k: " + k + " is above the dictionary's " + TERMS.size() + " PTs");
+        k = Math.min(k, TERMS.size());  // as adrnorm serve: capped to the dictionary
         NormalizeResponse.Builder b = NormalizeResponse.newBuilder().setId(r.getId()).setThreshold(threshold).setScorer(Scorer.SCORER_MODEL);
         List<Integer> order = ranking(m).subList(0, k);
         for (int i = 0; i < order.size(); i++) {

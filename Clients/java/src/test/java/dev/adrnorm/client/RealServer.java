@@ -97,6 +97,20 @@ final class RealServer implements TestServer {
     }
 
     @Override
+    public void terminate() {
+        process.destroy(); // SIGTERM: the graceful shutdown
+        try {
+            if (!process.waitFor(45, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IllegalStateException("adrnorm serve did not exit within 45 s of SIGTERM");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+
+    @Override
     public void close() {
         process.destroy(); // SIGTERM: the graceful shutdown
         try {

@@ -15,6 +15,12 @@ interface TestServer extends AutoCloseable {
     /** Stops the server abruptly (the process or every socket), mid-call if need be. */
     void kill();
 
+    /**
+     * Stops the server gracefully, as {@code adrnorm serve} does on SIGTERM (GoAway, the accepted
+     * calls finish, then TLS close_notify and FIN), and waits until it has.
+     */
+    void terminate();
+
     @Override
     void close();
 
