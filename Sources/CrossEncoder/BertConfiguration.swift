@@ -14,6 +14,9 @@ public struct BertConfiguration: Sendable, Equatable {
     public var labels: [String]
     /// Index of the label named `match`; 1 when no label has that name.
     public var matchIndex: Int
+    /// Whether `config.json` had an `id2label` (false: `labels` are the
+    /// `LABEL_i` names transformers makes up).
+    public var hasID2Label: Bool
 
     public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
                 intermediateSize: Int, maxPositionEmbeddings: Int = 512, typeVocabSize: Int = 2,
@@ -28,6 +31,37 @@ public struct BertConfiguration: Sendable, Equatable {
         self.layerNormEps = layerNormEps
         self.labels = labels
         self.matchIndex = labels.firstIndex(of: "match") ?? 1
+        self.hasID2Label = true
+    }
+
+    /// Whether some label is named `match` (then `matchIndex` is its index;
+    /// otherwise index 1 is taken by convention).
+    public var hasMatchLabel: Bool { labels.contains("match") }
+
+    /// Whether the label names are transformers' placeholders `LABEL_0`,
+    /// `LABEL_1`, … (what `save_pretrained` writes when none were given).
+    public var hasPlaceholderLabels: Bool {
+        labels.enumerated().allSatisfy { $0.element == "LABEL_\($0.offset)" }
+    }
+
+    /// A warning when the match label is not named in `config.json` at `path`
+    /// (no `id2label`, placeholder names, or no label named `match`), so the
+    /// match probability is index 1's by convention; nil when one is named.
+    public func matchLabelWarning(path: String) -> String? {
+        guard !hasMatchLabel else { return nil }
+        let names = labels.map { "\"\($0)\"" }.joined(separator: ", ")
+        let what: String
+        if !hasID2Label {
+            what = "has no id2label (labels default to \(names))"
+        } else if hasPlaceholderLabels {
+            what = "has only the placeholder labels \(names) in id2label"
+        } else {
+            what = "has no label named \"match\" in id2label (labels \(names))"
+        }
+        let taken = labels.indices.contains(1) ? "index 1 (\"\(labels[1])\")" : "index 1"
+        return "\(path) \(what): \(taken) is taken as the match label by convention, so prob_1 is its probability. "
+            + "If the model's positive class is another index, every probability is inverted: name the labels in "
+            + "config.json, e.g. \"id2label\": {\"0\": \"not_match\", \"1\": \"match\"} (or the reverse)"
     }
 
     public var headSize: Int { hiddenSize / numAttentionHeads }
@@ -84,9 +118,11 @@ public struct BertConfiguration: Sendable, Equatable {
                 labels[index] = name
             }
             self.labels = labels
+            hasID2Label = true
         } else {
             let count = (try? int("num_labels", default: 2)) ?? 2
             self.labels = (0..<count).map { "LABEL_\($0)" }
+            hasID2Label = false
         }
         matchIndex = labels.firstIndex(of: "match") ?? 1
     }

@@ -14,20 +14,47 @@ public struct PairScorer: Sendable {
     public let tokenizer: BertTokenizer
     public let model: BertForSequenceClassification
     public let maxLength: Int
+    /// What the caller should show loudly (stderr, the server log): the
+    /// match label taken by convention, a vocabulary mismatch let through.
+    public let warnings: [String]
 
     /// Loads `vocab.txt`, `tokenizer_config.json`, `config.json` and
     /// `model.safetensors` from `modelDirectory`.
+    ///
+    /// A `vocab.txt` with fewer tokens than `config.json`'s `vocab_size` is
+    /// refused unless `allowVocabularyMismatch` (the command line's
+    /// `--allow-vocab-mismatch`), then it is a warning: it is usually another
+    /// model's vocabulary, which maps text to the wrong embeddings. One with
+    /// more tokens is always refused (its ids would fall outside the
+    /// embedding matrix).
     public init(modelDirectory: String, maxLength: Int = 64,
-                options: EncoderOptions = EncoderOptions()) throws(CrossEncoderError) {
+                options: EncoderOptions = EncoderOptions(),
+                allowVocabularyMismatch: Bool = false) throws(CrossEncoderError) {
         tokenizer = try BertTokenizer(modelDirectory: modelDirectory)
         model = try BertForSequenceClassification(modelDirectory: modelDirectory, options: options)
         guard maxLength >= 3, maxLength <= model.config.maxPositionEmbeddings else {
             throw .invalidArgument(name: "max_length", problem: "\(maxLength) is outside 3…\(model.config.maxPositionEmbeddings)")
         }
-        guard model.config.vocabSize >= tokenizer.vocabulary.count else {
-            throw .invalidConfiguration(path: modelDirectory + "/config.json", field: "vocab_size",
-                                        problem: "\(model.config.vocabSize) is smaller than vocab.txt's \(tokenizer.vocabulary.count) tokens")
+        let configPath = URL(fileURLWithPath: modelDirectory).appendingPathComponent("config.json").path
+        let vocabPath = URL(fileURLWithPath: modelDirectory).appendingPathComponent("vocab.txt").path
+        let tokens = tokenizer.vocabulary.count, vocabSize = model.config.vocabSize
+        guard vocabSize >= tokens else {
+            throw .invalidConfiguration(path: configPath, field: "vocab_size",
+                                        problem: "\(vocabSize) is smaller than vocab.txt's \(tokens) tokens")
         }
+        var warnings: [String] = []
+        if tokens < vocabSize {
+            let facts = "\(tokens) tokens, but \(configPath) has vocab_size \(vocabSize): "
+                + "embedding rows \(tokens)…\(vocabSize - 1) have no token"
+            guard allowVocabularyMismatch else {
+                throw .invalidVocabulary(path: vocabPath, problem: facts + ". This is usually another model's vocab.txt, "
+                    + "which maps text to the wrong embeddings: put the model's own vocab.txt in the folder. If the "
+                    + "embedding matrix is padded on purpose (rounded up, added tokens), pass --allow-vocab-mismatch")
+            }
+            warnings.append("\(vocabPath): \(facts) (accepted: --allow-vocab-mismatch)")
+        }
+        if let labels = model.config.matchLabelWarning(path: configPath) { warnings.append(labels) }
+        self.warnings = warnings
         self.maxLength = maxLength
     }
 

@@ -29,6 +29,9 @@ struct PipelineOptions: ParsableArguments {
     var precision: Precision = .fp32
     @Option(name: .customLong("cache-size"), help: "Mention-level results kept in the LRU cache (0 disables it).")
     var cacheSize: Int = 10_000
+    @Flag(name: .customLong("allow-vocab-mismatch"),
+          help: "Accept a vocab.txt with fewer tokens than config.json's vocab_size (refused by default: it is usually another model's vocabulary).")
+    var allowVocabMismatch = false
 
     func validate() throws {
         guard maxLength >= 3 && maxLength <= 512 else { throw ValidationError("--max-length must be in 3…512 (got \(maxLength))") }
@@ -43,8 +46,11 @@ struct PipelineOptions: ParsableArguments {
     }
 
     /// Loads the dictionary and the model and builds the pipeline, telling
-    /// on stderr what was loaded (and loudly when it is the synthetic demo).
+    /// on stderr what was loaded (and loudly when it is the synthetic demo);
+    /// `warn` gets what the model folder gets wrong but is let through (the
+    /// match label taken by convention, a vocabulary mismatch allowed).
     func makePipeline(command: String, report: (String) -> Void = { Stderr.write($0 + "\n") },
+                      warn: (String) -> Void = { Stderr.write("warning: " + $0 + "\n") },
                       configure: (inout PipelineConfiguration) -> Void = { _ in })
         throws -> (pipeline: NormalizationPipeline, modelDirectory: String?)
     {
@@ -66,12 +72,14 @@ struct PipelineOptions: ParsableArguments {
         if !noModel {
             let directory = try model ?? DemoAssets.model()
             scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength,
-                                    options: EncoderOptions(precision: precision, threads: threads))
+                                    options: EncoderOptions(precision: precision, threads: threads),
+                                    allowVocabularyMismatch: allowVocabMismatch)
             digest = try FileDigest.sha256(ofFile: URL(fileURLWithPath: directory).appendingPathComponent("model.safetensors").path)
             modelDirectory = directory
             let c = scorer!.model.config
             report("\(command): model \(directory): \(c.numHiddenLayers) layers, hidden \(c.hiddenSize), "
                    + "max_length \(maxLength), \(precision), \(threads) threads, weights sha256 \(digest!.prefix(16))…")
+            for w in scorer!.warnings { warn("\(command): \(w)") }
         }
         var configuration = PipelineConfiguration()
         configuration.maxLength = maxLength

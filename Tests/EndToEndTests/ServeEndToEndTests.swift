@@ -111,7 +111,7 @@ enum DemoServer {
         }
         let cases: [(AdrnormV1.NormalizeRequest, String)] = [
             (.init(mention: ""), "mention"), (.init(mention: String(repeating: "痛", count: 600)), "mention"),
-            (.init(mention: "头痛", topK: 1000), "top_k"), (.init(mention: "头痛", threshold: .nan), "threshold"),
+            (.init(mention: "头痛", threshold: .nan), "threshold"),
             (.init(mention: "头痛", threshold: 1.5), "threshold"),
         ]
         for (request, field) in cases {

@@ -89,13 +89,54 @@ public enum Evaluation {
         case noPredictions
         case missingProbability(line: Int)
         case invalidThreshold(Double)
+        /// No line has `gold_pt_codes` or `label`: nothing to measure against.
+        case noGold(lines: Int, mentions: Int)
         public var description: String {
             switch self {
             case .noPredictions: "no prediction lines to evaluate"
             case .missingProbability(let line): "line \(line): no prob_1 (is this a prediction file?)"
             case .invalidThreshold(let t): "threshold \(t) is outside [0, 1]"
+            case .noGold(let lines, let mentions):
+                "no gold labels: none of its \(lines) line(s) (\(mentions) mention(s)) has gold_pt_codes or label, "
+                    + "so there is nothing to measure the predictions against. Evaluate predictions of labelled "
+                    + "input: `adrnorm normalize --input` on pair JSONL with gold_pt_codes (or label) copies them "
+                    + "into its output"
             }
         }
+    }
+
+    /// How many mentions carry gold labels: a mention has them when one of
+    /// its lines has a non-empty `gold_pt_codes` or any `label`.
+    public struct GoldCoverage: Sendable, Equatable {
+        public var mentionCount: Int
+        /// Mentions with neither: their gold set is empty by convention.
+        public var unlabelledMentions: Int
+        /// The first unlabelled mention and its first line (1-based).
+        public var firstUnlabelledID: String?
+        public var firstUnlabelledLine: Int?
+    }
+
+    /// Refuses records without any gold labels (every metric would be made
+    /// up: each mention's gold set silently empty); returns the coverage so
+    /// a caller can warn about the unlabelled mentions of a partly labelled
+    /// file. `lineNumbers[i]` is the file line of `records[i]`.
+    @discardableResult
+    public static func requireGold(_ records: [PairRecord], lineNumbers: [Int]? = nil) throws(Error) -> GoldCoverage {
+        guard !records.isEmpty else { throw .noPredictions }
+        var order: [String] = []
+        var firstLine: [String: Int] = [:]
+        var labelled = Set<String>()
+        for (i, r) in records.enumerated() {
+            if firstLine[r.mentionID] == nil {
+                order.append(r.mentionID)
+                firstLine[r.mentionID] = lineNumbers?[i] ?? i + 1
+            }
+            if !r.goldPTCodes.isEmpty || r.label != nil { labelled.insert(r.mentionID) }
+        }
+        guard !labelled.isEmpty else { throw .noGold(lines: records.count, mentions: order.count) }
+        let first = order.first { !labelled.contains($0) }
+        return GoldCoverage(mentionCount: order.count, unlabelledMentions: order.count - labelled.count,
+                            firstUnlabelledID: first, firstUnlabelledLine: first.flatMap { firstLine[$0] })
     }
 
     /// Groups prediction records into mentions (order of first appearance).

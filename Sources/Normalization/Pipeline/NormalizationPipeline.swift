@@ -35,7 +35,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
     public init(dictionary: CandidateDictionary, model: PairScorer?, modelDigest: String? = nil,
                 configuration: PipelineConfiguration = .init()) throws(NormalizationError) {
         guard configuration.defaultTopK >= 1 else {
-            throw .invalidArgument(field: "top_k", reason: "the default must be at least 1")
+            throw .invalidArgument(field: "top_k", reason: "the default must be at least 1 (got \(configuration.defaultTopK))")
         }
         guard configuration.defaultThreshold >= 0 && configuration.defaultThreshold <= 1 else {
             throw .invalidArgument(field: "threshold", reason: "the default must be in [0, 1]")
@@ -105,14 +105,33 @@ public final class NormalizationPipeline: @unchecked Sendable {
         return mention
     }
 
-    func resolvedTopK(_ topK: Int?) throws(NormalizationError) -> Int {
-        let k = topK ?? configuration.defaultTopK
-        let n = dictionary.terms.count
-        guard k >= 1 else { throw .invalidArgument(field: "top_k", reason: "must be at least 1 (got \(k))") }
-        guard k <= n else {
-            throw .invalidArgument(field: "top_k", reason: "\(k) is above the dictionary's \(n) PTs")
+    /// `top_k` as this pipeline applies it (nil: the default); see `TopK`
+    /// for the rule (at least 1; above the dictionary's PT count, capped).
+    public func resolveTopK(_ topK: Int?) throws(NormalizationError) -> TopK {
+        try TopK.resolve(topK, default: configuration.defaultTopK, dictionarySize: dictionary.terms.count)
+    }
+
+    /// The `top_k` a request that leaves it unset gets (the default, capped
+    /// to the dictionary's PT count).
+    public var effectiveDefaultTopK: Int {
+        min(configuration.defaultTopK, dictionary.terms.count)
+    }
+
+    /// Checks the request-wide settings of a request without a mention
+    /// (`top_k`, `threshold`, `scorer`, `return_top_scored`), so that a batch
+    /// caller can refuse bad settings before reading its input; throws what
+    /// `normalize` would throw for each request.
+    public func validateSettings(of request: NormalizationRequest) throws(NormalizationError) {
+        _ = try resolveTopK(request.topK)
+        _ = try resolvedThreshold(request.threshold)
+        _ = try resolvedScorer(request.scorer)
+        guard request.returnTopScored >= 0 else {
+            throw .invalidArgument(field: "return_top_scored", reason: "must not be negative")
         }
-        return k
+    }
+
+    func resolvedTopK(_ topK: Int?) throws(NormalizationError) -> Int {
+        try resolveTopK(topK).effective
     }
 
     func resolvedThreshold(_ threshold: Double?) throws(NormalizationError) -> Double {

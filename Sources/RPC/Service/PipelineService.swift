@@ -39,6 +39,13 @@ public final class PipelineService: NormalizerService {
 
     // MARK: - Methods
 
+    // `top_k` (Retrieve, Normalize, NormalizeStream): 0 is the server's
+    // default; a value above the dictionary's PT count is capped to it (every
+    // PT is a candidate), as on the command line: `TopK` is the one rule. The
+    // wire protocol has no field for it: Retrieve returns the capped number of
+    // candidates, Info's defaults.top_k is the capped default, and `adrnorm
+    // serve` logs the cap when it starts.
+
     public func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) throws(ServiceError)
         -> AdrnormV1.RetrieveResponse
     {
@@ -142,7 +149,7 @@ public final class PipelineService: NormalizerService {
                                                  ptCount: UInt32(d.counts.pts), lltCount: UInt32(d.counts.llts),
                                                  socCount: UInt32(d.counts.socs), digest: d.digest,
                                                  synthetic: description.dictionaryIsSynthetic),
-            defaults: AdrnormV1.Defaults(topK: UInt32(c.defaultTopK), threshold: c.defaultThreshold,
+            defaults: AdrnormV1.Defaults(topK: UInt32(pipeline.effectiveDefaultTopK), threshold: c.defaultThreshold,
                                          template: Self.wire(c.defaultTemplate),
                                          scorer: pipeline.defaultScorer == .model ? .model : .lexical,
                                          maxMentionChars: UInt32(c.maxMentionCharacters), maxLength: UInt32(c.maxLength)),

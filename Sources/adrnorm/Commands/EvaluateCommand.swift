@@ -8,7 +8,9 @@ struct Evaluate: ParsableCommand {
         abstract: "Compute pair-level and mention-level metrics from prediction JSONL; writes metrics JSON.",
         discussion: """
             Reads prediction JSONL (pair lines with prob_1; mention_id, candidate_pt_code, \
-            gold_pt_codes and/or label). Prints one JSON object: pair accuracy/precision/recall/F1 \
+            gold_pt_codes and/or label). A file in which no line has gold_pt_codes or label is refused \
+            (there is nothing to measure against); mentions without either in a partly labelled file \
+            count as having no gold PT, with a warning. Prints one JSON object: pair accuracy/precision/recall/F1 \
             at 0.5 with tp/tn/fp/fn and roc_auc; at --threshold the mention-level exact_set_match, \
             example and micro precision/recall/F1, cardinality_accuracy; top1_accuracy and \
             recall_at_{1,3,5}_{all_gold,any_hit} ranked by prob_1; and a threshold scan with the \
@@ -57,9 +59,23 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let rows = try PairRecord.readFile(predictions)
-        let mentions = try Evaluation.mentions(from: rows.map(\.record), lineNumbers: rows.map(\.line))
-        let report = try Evaluation.evaluate(mentions, threshold: threshold, scan: try scanThresholds(),
+        let records = rows.map(\.record), lines = rows.map(\.line)
+        let report: Evaluation.Report
+        do {
+            // Without gold labels every metric would be made up: refuse.
+            let coverage = try Evaluation.requireGold(records, lineNumbers: lines)
+            if coverage.unlabelledMentions > 0 {
+                Stderr.write("warning: adrnorm evaluate: \(predictions): \(coverage.unlabelledMentions) of "
+                             + "\(coverage.mentionCount) mention(s) have neither gold_pt_codes nor label (first: mention_id "
+                             + "\(coverage.firstUnlabelledID ?? "?"), line \(coverage.firstUnlabelledLine ?? 0)); they are "
+                             + "evaluated as mentions with no gold PT\n")
+            }
+            let mentions = try Evaluation.mentions(from: records, lineNumbers: lines)
+            report = try Evaluation.evaluate(mentions, threshold: threshold, scan: try scanThresholds(),
                                              objective: Evaluation.ThresholdObjective(rawValue: thresholdOptimize)!)
+        } catch let error as Evaluation.Error {
+            throw CommandFailure("adrnorm evaluate: \(predictions): \(error)")
+        }
         print(report.json(pretty: !compact))
     }
 }

@@ -15,7 +15,10 @@ struct Normalize: ParsableCommand {
             candidate, with prob_1 and pred_label (prob_1 ≥ --threshold); it feeds `adrnorm evaluate`. \
             --emit mentions writes one line per mention with its predicted PT set. Progress and the final report \
             go to stderr. A bad input line or an invalid mention stops the run with its line number, unless \
-            --on-error skip, which skips and counts it.
+            --on-error skip, which skips and counts it; a run in which every line was skipped fails (exit 1). \
+            Settings are checked before any input is read: a bad flag fails at once, never line by line. \
+            --top-k above the dictionary's PT count is capped to that count (every PT is a candidate), said \
+            once on stderr.
             """)
 
     @OptionGroup var pipelineOptions: PipelineOptions
@@ -24,8 +27,9 @@ struct Normalize: ParsableCommand {
     var input: String
     @Option(help: "Output file (default: stdout).")
     var output: String?
-    @Option(name: .customLong("top-k"), help: "Candidates retrieved and scored per mention (at most the dictionary's PT count).")
-    var topK: Int = NormalizationDefaults.topK
+    @Option(name: .customLong("top-k"),
+            help: "Candidates retrieved and scored per mention (default \(NormalizationDefaults.topK)); above the dictionary's PT count it is capped to that count, said once on stderr.")
+    var topK: Int?
     @Option(help: "Keep every PT whose probability is at least this, in [0, 1].")
     var threshold: Double = NormalizationDefaults.threshold
     @Option(help: "Candidate text template: full, pt_only or pt_llt.")
@@ -42,7 +46,7 @@ struct Normalize: ParsableCommand {
     var inFlight: Int = 32
 
     func validate() throws {
-        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
         guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must be in [0, 1] (got \(threshold))") }
         guard CandidateTemplate(rawValue: template) != nil else {
             throw ValidationError("--template must be full, pt_only or pt_llt (got \(template))")
@@ -61,10 +65,13 @@ struct Normalize: ParsableCommand {
 
     func run() throws {
         let policy = MentionInput.ErrorPolicy(rawValue: onError)!
-        let input = try MentionInput.read(path: self.input, onError: policy)
         let (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm normalize")
         defer { pipeline.shutdown() }
         let scorerKind = scorer.map { ScorerKind(rawValue: $0)! } ?? pipeline.defaultScorer
+        let k = try checkSettings(pipeline, scorer: scorerKind)
+        if let note = k.capNote(name: "--top-k") { Stderr.write("adrnorm normalize: \(note)\n") }
+
+        let input = try MentionInput.read(path: self.input, onError: policy)
         let sink = try OutputSink(path: output)
 
         let progress = ProgressReporter(label: "adrnorm normalize", total: input.lines.count)
@@ -86,6 +93,12 @@ struct Normalize: ParsableCommand {
                 case .failure(let error):
                     let problem = MentionInputError(file: self.input, line: line.number, problem: "\(error)")
                     guard policy == .skip else { throw problem }
+                    // Only the line's own problem (its mention) is skipped:
+                    // anything else would fail every line alike.
+                    guard case .invalidArgument(field: "mention", _) = error else {
+                        throw CommandFailure("adrnorm normalize: \(problem); this is not a problem of the line, "
+                                             + "so --on-error skip does not skip it: stopping")
+                    }
                     skipped.append(problem)
                 }
                 progress.advance()
@@ -94,7 +107,7 @@ struct Normalize: ParsableCommand {
 
         for (index, line) in input.lines.enumerated() {
             window.wait()
-            let request = NormalizationRequest(id: line.mention.id, mention: line.mention.text, topK: topK,
+            let request = NormalizationRequest(id: line.mention.id, mention: line.mention.text, topK: k.effective,
                                                threshold: threshold, template: CandidateTemplate(rawValue: template)!,
                                                mode: RetrievalMode(rawValue: mode)!, scorer: scorerKind)
             pipeline.normalize(request) { result in
@@ -119,6 +132,47 @@ struct Normalize: ParsableCommand {
             for s in skipped.prefix(50) { Stderr.write("  \(s)\n") }
             if skipped.count > 50 { Stderr.write("  … and \(skipped.count - 50) more\n") }
         }
+        // Skipping must not turn a run that produced nothing into success.
+        if written.mentions == 0 && !skipped.isEmpty {
+            throw CommandFailure("adrnorm normalize: nothing was written: every one of the \(skipped.count) mention line(s) of "
+                                 + "\(self.input) was skipped (--on-error skip; first reported: \(skipped[0].description)); "
+                                 + "fix the input (or run with --on-error stop to stop at the first bad line)")
+        }
+    }
+
+    /// Checks the settings against the loaded pipeline before any input is
+    /// read, so a bad flag fails at once instead of failing (or, under
+    /// --on-error skip, being skipped) on every line. Returns `top_k` as the
+    /// pipeline applies it.
+    private func checkSettings(_ pipeline: NormalizationPipeline, scorer: ScorerKind) throws -> TopK {
+        let settings = NormalizationRequest(mention: "", topK: topK, threshold: threshold,
+                                            template: CandidateTemplate(rawValue: template)!,
+                                            mode: RetrievalMode(rawValue: mode)!, scorer: scorer)
+        let k: TopK
+        do {
+            try pipeline.validateSettings(of: settings)
+            k = try pipeline.resolveTopK(topK)
+        } catch {
+            let flag: String = switch error {
+            case .invalidArgument(field: "top_k", _): "--top-k"
+            case .invalidArgument(field: "threshold", _): "--threshold"
+            case .failedPrecondition: "--scorer"
+            default: "settings"
+            }
+            throw CommandFailure("adrnorm normalize: \(flag): \(error)")
+        }
+        // One mention's pairs must fit the scoring queue, and so must the
+        // pairs of every mention in flight, or mentions are refused as overloaded.
+        let queued = pipelineOptions.maxQueuedPairs
+        if scorer == .model && inFlight * k.effective > queued {
+            let most = queued / k.effective
+            throw CommandFailure("adrnorm normalize: --in-flight \(inFlight) mentions × \(k.effective) candidates = "
+                                 + "\(inFlight * k.effective) pairs may wait for scoring at once, above --max-queued-pairs "
+                                 + "\(queued): " + (most >= 1 ? "lower --in-flight to at most \(most), or " : "")
+                                 + "raise --max-queued-pairs to at least \(inFlight * k.effective)"
+                                 + (most >= 1 ? "" : ", or lower --top-k"))
+        }
+        return k
     }
 
     /// Writes one mention's rows; returns how many.
@@ -156,6 +210,13 @@ struct Normalize: ParsableCommand {
         }
         return r.candidates.count
     }
+}
+
+/// A command that cannot go on, with a message that says why and what to do
+/// (printed as `Error: …`, exit status 1).
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Results that arrive in any order and leave in index order.

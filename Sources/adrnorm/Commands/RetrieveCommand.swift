@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Normalization
 import Retrieval
 import Terminology
 
@@ -13,7 +14,9 @@ struct Retrieve: ParsableCommand {
         discussion: """
             --input takes pair/prediction JSONL (one mention per distinct mention_id, gold fields kept), \
             JSONL with mention_id and text_a (or raw_term), or plain text with one mention per line (ids are \
-            line numbers; blank lines are skipped). Dictionary facts, load warnings and counts go to stderr.
+            line numbers; blank lines are skipped). Dictionary facts, load warnings and counts go to stderr. \
+            --top-k above the dictionary's PT count is capped to that count (every PT is a candidate), as in \
+            `normalize` and the server, and stderr says so once.
             """)
 
     @Option(help: "Dictionary CSV or MedDRA ASCII folder (default: the synthetic demo dictionary in Demo/).")
@@ -24,8 +27,9 @@ struct Retrieve: ParsableCommand {
     var template: String = "full"
     @Option(help: "Retrieval mode: bm25 or exact.")
     var mode: String = "bm25"
-    @Option(name: .customLong("top-k"), help: "Candidates per mention (all of them when larger than the dictionary).")
-    var topK: Int = 100
+    @Option(name: .customLong("top-k"),
+            help: "Candidates per mention (default \(NormalizationDefaults.topK)); above the dictionary's PT count it is capped to that count, said once on stderr.")
+    var topK: Int?
     @Option(help: "One mention.")
     var mention: String?
     @Option(help: "Input file (JSONL or plain text, one mention per line).")
@@ -35,7 +39,7 @@ struct Retrieve: ParsableCommand {
 
     func validate() throws {
         if (mention == nil) == (input == nil) { throw ValidationError("give exactly one of --mention TEXT and --input FILE") }
-        if topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
         if CandidateTemplate(rawValue: template) == nil {
             throw ValidationError("--template must be full, pt_only or pt_llt (got \(template))")
         }
@@ -55,6 +59,12 @@ struct Retrieve: ParsableCommand {
         }
         let loaded = try CandidateDictionary.load(path: path, encoding: sourceEncoding)
         Self.describe(loaded)
+        // The rule of the pipeline and the server (Normalization's TopK).
+        let k: TopK
+        do { k = try TopK.resolve(topK, dictionarySize: loaded.terms.count) } catch {
+            throw CommandFailure("adrnorm retrieve: --top-k: \(error)")
+        }
+        if let note = k.capNote(name: "--top-k") { Stderr.write("adrnorm retrieve: \(note)\n") }
 
         let mentions: [MentionRecord]
         if let mention {
@@ -71,7 +81,7 @@ struct Retrieve: ParsableCommand {
         let retrievalMode = RetrievalMode(rawValue: mode)!
         var out = BufferedStdout()
         for m in mentions {
-            let hits = try session.retrieve(m.text, mode: retrievalMode, topK: topK)
+            let hits = try session.retrieve(m.text, mode: retrievalMode, topK: k.effective)
             if emit == "pairs" {
                 for hit in hits {
                     let term = loaded.terms[hit.candidateIndex]

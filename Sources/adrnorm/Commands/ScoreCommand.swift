@@ -28,6 +28,9 @@ struct Score: ParsableCommand {
     var threads: Int = EncoderOptions.defaultThreads
     @Option(help: "Arithmetic: fp32 (faithful to the published model) or int8 (opt-in, faster, approximate).")
     var precision: Precision = .fp32
+    @Flag(name: .customLong("allow-vocab-mismatch"),
+          help: "Accept a vocab.txt with fewer tokens than config.json's vocab_size (refused by default: it is usually another model's vocabulary).")
+    var allowVocabMismatch = false
     @Option(help: "Write the predictions to FILE instead of stdout.")
     var output: String?
 
@@ -43,7 +46,9 @@ struct Score: ParsableCommand {
         let records = try PairRecord.readFile(input).map(\.record)
         let directory = try ModelOption.resolve(model, command: "adrnorm score")
         let scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength,
-                                    options: EncoderOptions(precision: precision, threads: threads))
+                                    options: EncoderOptions(precision: precision, threads: threads),
+                                    allowVocabularyMismatch: allowVocabMismatch)
+        for w in scorer.warnings { Stderr.write("warning: adrnorm score: \(w)\n") }
         let template = CandidateTemplate(rawValue: template)!
         let pairs = records.map { r in
             (mention: r.mention,

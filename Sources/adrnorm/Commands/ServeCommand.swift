@@ -14,7 +14,11 @@ struct Serve: AsyncParsableCommand {
             clinical use), and the first log line says so. Clients must present a certificate that chains to \
             --client-ca; --allow-identity (repeatable) further restricts them to the listed SAN URI/DNS or CN \
             identities (others get PERMISSION_DENIED). SIGTERM or SIGINT drains: GoAway to every connection, \
-            accepted calls finish, new ones get UNAVAILABLE, exit 0 within --drain-timeout. Logs go to stderr.
+            accepted calls finish, new ones get UNAVAILABLE, exit 0 within --drain-timeout. Logs go to stderr. \
+            A request's top_k (0: the default, 100) above the dictionary's PT count is capped to that count \
+            (every PT is a candidate); the cap is logged at start and Info reports the capped default. A model \
+            whose config.json names no "match" label is served with index 1 as the match label, with a warning; \
+            a vocab.txt shorter than vocab_size is refused unless --allow-vocab-mismatch.
             """)
 
     @OptionGroup var pipelineOptions: PipelineOptions
@@ -78,7 +82,14 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "adrnorm.serve")
         let (pipeline, modelDirectory) = try pipelineOptions.makePipeline(command: "adrnorm serve",
-                                                                          report: { logger.notice("\($0)") })
+                                                                          report: { logger.notice("\($0)") },
+                                                                          warn: { logger.warning("\($0)") })
+        let pts = pipeline.dictionary.terms.count
+        if let note = try pipeline.resolveTopK(nil).capNote(name: "top_k") {
+            logger.warning("adrnorm serve: \(note); a request's top_k above \(pts) is capped to \(pts) too")
+        } else {
+            logger.notice("adrnorm serve: top_k: default \(pipeline.effectiveDefaultTopK); a request's top_k above the dictionary's \(pts) PTs is capped to \(pts)")
+        }
         let service = PipelineService(pipeline: pipeline, description: .init(
             serverVersion: AdrnormVersion.current,
             modelName: modelDirectory.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
