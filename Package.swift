@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 //
-// Layers (DESIGN.md §2): adrnorm → RPC → Normalization → {CrossEncoder,
+// Layers: adrnorm → RPC → Normalization → {CrossEncoder,
 // Retrieval → Terminology}. Each C module is imported by exactly one Swift
 // module: OpenSSL (through CShims) and protobuf-c (through AdrnormProto) by
 // RPC, OpenBLAS and oneDNN by CrossEncoder.
@@ -16,7 +16,7 @@ let package = Package(
     dependencies: [
         // Command-line parsing for `adrnorm` and its subcommands.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // Structured logging for the server (DESIGN §2, issue: RPC server).
+        // Structured logging for the server.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [

@@ -8,7 +8,7 @@ The texts are seeded-random Chinese ADR mentions as reporters write them,
 candidate texts in the `full` template, full-width punctuation, units,
 accents, emoji, control characters, very long words and empty strings.
 
-It also checks DESIGN §1 item 4's truncation rule against the real fast
+It also checks the truncation rule of docs/PIPELINE.md §Tokenization against the real fast
 tokenizer on every pair and fails if they ever differ.
 
 Usage: python tokenizer_goldens.py OUT_DIR CHINESE_VOCAB_DIR MINILM_DIR
@@ -122,7 +122,7 @@ def build_cases(rng):
 
 
 def fast_rule(na, nb, max_length):
-    """DESIGN §1 item 4: the lengths BertTokenizerFast keeps."""
+    """The lengths BertTokenizerFast keeps (docs/PIPELINE.md §Tokenization)."""
     m = max_length - 3
     if na + nb <= m:
         return na, nb
@@ -184,7 +184,7 @@ def main(out_dir, chinese_vocab_dir, minilm_dir):
         print(f"{name}: {len(subset)} cases, {over} pairs with both texts over half the budget, "
               f"{mism} truncation-rule mismatches", file=sys.stderr)
     if total_mismatches:
-        sys.exit(f"DESIGN truncation rule disagrees with BertTokenizerFast on {total_mismatches} pairs")
+        sys.exit(f"the documented truncation rule disagrees with BertTokenizerFast on {total_mismatches} pairs")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Trains the synthetic demo cross-encoder (Demo/model) from the demo dictionary.
 
 Seeded and CPU-only (Debian torch, 2 threads). Steps:
-1. candidates from the dictionary CSV (DESIGN §1 item 1) rendered with the
-   `full` template (item 2); a character BM25 index over them (item 3);
+1. candidates from the dictionary CSV rendered with the `full` template; a
+   character BM25 index over them (docs/PIPELINE.md §Candidates, §Templates,
+   §BM25);
 2. synthetic mentions: PT names and aliases with the variations reports have
    (context such as 用药后…/吃完药后…, degree words, colloquial endings, several
    symptoms in one mention -> several gold PTs); 15% of the aliases never appear
@@ -45,7 +46,7 @@ PYTHON_WHITESPACE = set(chr(c) for c in range(0x110000) if chr(c).isspace())
 
 
 def load_candidates(path):
-    """One candidate per PT in first-appearance order (DESIGN §1 item 1)."""
+    """One candidate per PT in first-appearance order (docs/PIPELINE.md §Candidates)."""
     order, by_code = [], {}
     with open(path, encoding="utf-8-sig", newline="") as f:
         for row in csv.DictReader(f):
@@ -72,7 +73,7 @@ def render_full(c):
 
 
 class BM25:
-    """Character BM25 of DESIGN §1 item 3 (k1 1.5, b 0.75)."""
+    """Character BM25 of docs/PIPELINE.md §BM25 (k1 1.5, b 0.75)."""
 
     def __init__(self, texts):
         self.docs = []

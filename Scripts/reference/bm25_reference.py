@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Straightforward, independent reference for adrnorm's stage 1 (DESIGN §1
-items 1-3): dictionary CSV -> candidates -> candidate texts -> character BM25.
+"""Straightforward, independent reference for adrnorm's stage 1
+(docs/PIPELINE.md §Candidates to §BM25): dictionary CSV -> candidates ->
+candidate texts -> character BM25.
 It is written for obviousness, not speed: every query scores every document
 with the textbook formula. adrnorm's Swift index must agree with it (scores
 within 1e-9 relative, the same order at every rank); the golden files made
@@ -30,7 +31,7 @@ GOLDEN = os.path.join(ROOT, "Tests/RetrievalTests/Golden")
 K1, B = 1.5, 0.75
 
 
-# ---- DESIGN §1 item 1: dictionary -> candidates ----
+# ---- dictionary -> candidates (docs/PIPELINE.md §Candidates) ----
 def load_csv(path):
     order, by_code = [], {}
     with open(path, encoding="utf-8-sig", newline="") as f:

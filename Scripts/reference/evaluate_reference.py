@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference for `adrnorm evaluate` (DESIGN §1 item 7).
+"""Independent reference for `adrnorm evaluate` (docs/PIPELINE.md §Metrics).
 
 Written straightforwardly from the definitions, without sharing code or
 method with the Swift implementation (ROC-AUC here compares every positive

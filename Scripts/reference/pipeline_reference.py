@@ -4,7 +4,8 @@
 the `full` template, BertTokenizerFast pair encoding (max_length 64,
 longest_first) and transformers' BertForSequenceClassification, softmax,
 prob_1 = probability of the label named "match". Writes prediction JSONL in
-DESIGN §1's schema (pred_label: prob_1 >= threshold, as adrnorm normalize).
+the schema of docs/PIPELINE.md §Data formats (pred_label: prob_1 >= threshold,
+as adrnorm normalize).
   pipeline_reference.py --model DIR --dictionary CSV --input MENTIONS.jsonl
       --output PREDICTIONS.jsonl [--top-k 100] [--threshold 0.3]
 """

@@ -11,7 +11,7 @@ public enum MatrixTranspose: Sendable {
 public enum BLAS {
     /// The number of threads OpenBLAS uses for each call. OpenBLAS runs its
     /// own pool; set this explicitly rather than relying on environment
-    /// variables (DESIGN §7).
+    /// variables, which a process cannot rely on being unset.
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The WordPiece tokenizer of a BERT model folder, producing the same ids and
-/// token types as Hugging Face's `BertTokenizerFast` (DESIGN §1 item 4).
+/// token types as Hugging Face's `BertTokenizerFast` (docs/PIPELINE.md §Tokenization).
 /// Immutable; share one instance across threads.
 public struct BertTokenizer: Sendable {
     public let configuration: TokenizerConfiguration
@@ -88,7 +88,7 @@ public struct BertTokenizer: Sendable {
 
     /// `[CLS] a [SEP]`, or `[CLS] a [SEP] b [SEP]` when `b` is non-empty,
     /// truncated to `maxLength` tokens `longest_first` with the fast
-    /// tokenizer's split (DESIGN §1 item 4). An empty `b` counts as no second
+    /// tokenizer's split (docs/PIPELINE.md §Tokenization). An empty `b` counts as no second
     /// text, as in `transformers` (`if text_pair`).
     public func encode(_ a: String, _ b: String? = nil, maxLength: Int = 64) throws(CrossEncoderError) -> PairEncoding {
         let pair = !(b ?? "").isEmpty

@@ -4,7 +4,7 @@ import Foundation
 public struct PairScore: Sendable, Equatable {
     public var logits: [Float]
     public var probabilities: [Float]
-    /// The probability of the `match` label (DESIGN §1 item 5).
+    /// The probability of the `match` label (docs/PIPELINE.md §Scoring).
     public var matchProbability: Float
 }
 

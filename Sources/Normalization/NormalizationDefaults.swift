@@ -1,6 +1,6 @@
 import Terminology
 
-/// The values a request takes when it leaves a field unset (DESIGN §4).
+/// The values a request takes when it leaves a field unset (docs/PROTOCOL.md §The service).
 public enum NormalizationDefaults {
     public static let topK = 100
     public static let threshold = 0.3

@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A character-level BM25 index over candidate texts, exactly as DESIGN §1
-/// item 3 defines it: terms are Unicode scalars with Python whitespace
+/// A character-level BM25 index over candidate texts, exactly as
+/// docs/PIPELINE.md §BM25 defines it: terms are Unicode scalars with Python whitespace
 /// removed, `k1 = 1.5`, `b = 0.75`, `idf(t) = ln(1 + (N − df + 0.5)/(df + 0.5))`.
 ///
 /// Postings (document, term frequency) are stored per term together with

@@ -1,4 +1,4 @@
-/// The exact-alias mode of DESIGN §1 item 3: candidates whose PT name or any
+/// The exact-alias mode (docs/PIPELINE.md §Exact mode): candidates whose PT name or any
 /// alias equals the whole trimmed mention rank first with score 1, the rest
 /// follow with score 0, each group in candidate order. Names are compared code
 /// point by code point (as Python compares strings), not by Swift's canonical

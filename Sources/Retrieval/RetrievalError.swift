@@ -13,7 +13,7 @@ public enum RetrievalError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// How candidates are ranked (DESIGN §1 item 3).
+/// How candidates are ranked (docs/PIPELINE.md §BM25, §Exact mode).
 public enum RetrievalMode: String, Sendable, CaseIterable {
     /// Character BM25 over the candidate texts.
     case bm25

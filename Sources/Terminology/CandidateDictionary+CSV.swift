@@ -1,7 +1,8 @@
 import Foundation
 
 extension CandidateDictionary {
-    /// The CSV columns DESIGN §1 requires, in their usual order.
+    /// The CSV columns a dictionary must have, in their usual order
+    /// (docs/PIPELINE.md §Candidates).
     public static let csvColumns = ["pt_code", "pt_name", "llt_name", "hlt_name", "hlgt_name", "soc_name"]
 
     /// Loads a CSV file or a MedDRA ASCII folder, whichever `path` is.
@@ -15,8 +16,8 @@ extension CandidateDictionary {
         return try loadCSV(path: path)
     }
 
-    /// Reads the dictionary CSV (DESIGN §1): UTF-8 with an optional BOM, RFC 4180
-    /// quoting, header naming at least the six columns (any order, extra columns
+    /// Reads the dictionary CSV (docs/PIPELINE.md §Candidates): UTF-8 with an
+    /// optional BOM, RFC 4180 quoting, header naming at least the six columns (any order, extra columns
     /// ignored), one row per LLT. Fields are trimmed of Python whitespace. A
     /// row's PT name and hierarchy come from the PT's first row; a later row that
     /// disagrees is counted and the PT gets one warning.

@@ -5,7 +5,7 @@ extension CandidateDictionary {
     /// `meddra_release.asc` is read when present. File names match case-insensitively.
     public static let medDRARequiredFiles = ["pt.asc", "llt.asc", "mdhier.asc", "hlt.asc", "hlgt.asc", "soc.asc"]
 
-    /// Reads a MedDRA ASCII distribution folder (DESIGN §1; field layouts in
+    /// Reads a MedDRA ASCII distribution folder (docs/PIPELINE.md §Candidates; field layouts in
     /// Demo/dictionary/README.md). One candidate per `pt.asc` line, in file order;
     /// HLT/HLGT/SOC from the PT's `mdhier.asc` row with `primary_soc_fg = Y`
     /// (names looked up by code in `hlt.asc`, `hlgt.asc`, `soc.asc`); aliases:

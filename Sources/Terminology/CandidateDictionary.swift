@@ -1,4 +1,4 @@
-/// The candidate list of a dictionary source (DESIGN §1 item 1): one
+/// The candidate list of a dictionary source (docs/PIPELINE.md §Candidates): one
 /// `PreferredTerm` per PT, in the order in which the PT code first appears in
 /// the source, with the source's MedDRA version, counts, a digest and the load
 /// report. Immutable and `Sendable`: load once, share everywhere.

@@ -1,11 +1,11 @@
 extension CandidateTemplate {
-    /// At most this many aliases appear in a candidate text. DESIGN §1 item 2
-    /// defines `{aliases}` once, under `pt_llt` (the first 8, joined by
-    /// " | "), and `full` uses the same `{aliases}`.
+    /// At most this many aliases appear in a candidate text: `{aliases}` is
+    /// the first 8, joined by " | ", in `pt_llt` and `full` alike
+    /// (docs/PIPELINE.md §Templates).
     public static let aliasLimit = 8
 
     /// The candidate text of `term` under this template, to the character
-    /// (DESIGN §1 item 2). The separator is the full-width semicolon U+FF1B.
+    /// (docs/PIPELINE.md §Templates). The separator is the full-width semicolon U+FF1B.
     public func render(_ term: PreferredTerm) -> String {
         render(ptName: term.ptName, aliases: term.lltNames, hltName: term.hltName,
                hlgtName: term.hlgtName, socName: term.socName)

@@ -1,5 +1,5 @@
 /// How a candidate Preferred Term is rendered to the text that BM25 indexes
-/// and the cross-encoder reads (DESIGN §1 item 2).
+/// and the cross-encoder reads (docs/PIPELINE.md §Templates).
 public enum CandidateTemplate: String, CaseIterable, Sendable {
     /// `PT: {pt}；LLT别名: {aliases}；HLT: …；HLGT: …；SOC: …` (the default).
     case full

@@ -1,7 +1,7 @@
 import Foundation
 
-/// One mention read from an input file (DESIGN §5 `--input`): its id, its
-/// text and the gold labels the file carries, if any.
+/// One mention read from an input file (`--input`, docs/PIPELINE.md §Data
+/// formats): its id, its text and the gold labels the file carries, if any.
 public struct MentionRecord: Sendable, Equatable {
     public var id: String
     public var text: String

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One line of pair / prediction JSONL (DESIGN §1, "Data formats"): a
+/// One line of pair / prediction JSONL (docs/PIPELINE.md §Data formats): a
 /// (mention, candidate PT) pair with its gold labels and, in predictions,
 /// the model's outputs. Field names on disk are snake_case as listed there.
 public struct PairRecord: Sendable, Equatable {
@@ -157,7 +157,8 @@ extension PairRecord {
         }
     }
 
-    /// The JSONL line (no newline) in DESIGN §1's field order. Non-ASCII text
+    /// The JSONL line (no newline) in the field order of docs/PIPELINE.md
+    /// §Data formats. Non-ASCII text
     /// is written as UTF-8, not escaped.
     public func jsonLine() -> String {
         var out = "{"

@@ -1,5 +1,5 @@
 /// One candidate of the dictionary: a MedDRA Preferred Term with its aliases
-/// (LLT names) and its primary-SOC hierarchy (DESIGN §1 item 1).
+/// (LLT names) and its primary-SOC hierarchy (docs/PIPELINE.md §Candidates).
 public struct PreferredTerm: Hashable, Sendable {
     public var ptCode: String
     public var ptName: String

@@ -1,5 +1,5 @@
 extension Unicode.Scalar {
-    /// Python's `str.isspace()` for one code point (DESIGN §1 item 3): the
+    /// Python's `str.isspace()` for one code point (docs/PIPELINE.md §Whitespace): the
     /// characters the published pipeline removes before counting terms.
     /// Swift's `Character.isWhitespace` differs (it is grapheme-based and
     /// includes U+200B-adjacent rules), so the set is spelled out.

@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Foundation
 
-/// The text encodings a dictionary source may use (DESIGN §1: UTF-8 by
+/// The text encodings a dictionary source may use (docs/PIPELINE.md §Candidates: UTF-8 by
 /// default, GB18030 on request for MedDRA ASCII folders).
 public enum SourceEncoding: String, Sendable, CaseIterable {
     case utf8 = "utf-8"

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Finds the synthetic demo assets in `Demo/` (DESIGN §5: with no
-/// `--dictionary`/`--model`, the demo ones are used). Order: the folder named
+/// Finds the synthetic demo assets in `Demo/` (with no `--dictionary`/
+/// `--model`, every command uses the demo ones). Order: the folder named
 /// by `ADRNORM_DEMO_DIR`; else the first `Demo/` holding the asset found by
 /// walking up from the executable's folder (symlinks resolved, so a build in
 /// `.build/release/` finds the checkout's `Demo/`); else walking up from the

@@ -9,8 +9,8 @@ struct MentionInputError: Error, CustomStringConvertible {
     var description: String { line > 0 ? "\(file):\(line): \(problem)" : "\(file): \(problem)" }
 }
 
-/// Reads `--input` (DESIGN §5) for `retrieve` and `normalize`: pair/prediction
-/// JSONL (one mention per distinct `mention_id`, in order of first
+/// Reads `--input` (docs/PIPELINE.md §Data formats) for `retrieve` and
+/// `normalize`: pair/prediction JSONL (one mention per distinct `mention_id`, in order of first
 /// appearance, gold fields from its first line), JSONL with `mention_id` and
 /// `text_a`/`raw_term`, or plain text with one mention per line (ids are line
 /// numbers). JSONL is recognised by a first non-blank line starting with `{`.

@@ -66,7 +66,7 @@ struct BertTokenizerTests {
         try checkGoldens(tokenizer, file: Fixtures.path("tokenizer/minilm.jsonl"), minimumCases: 2000)
     }
 
-    @Test("fast-tokenizer truncation split (DESIGN §1 item 4)")
+    @Test("fast-tokenizer truncation split (docs/PIPELINE.md §Tokenization)")
     func truncationRule() {
         // m = 61: shorter ≤ 30 keeps all, the longer gets the rest.
         #expect(BertTokenizer.truncatedLengths(10, 100, budget: 61) == (10, 51))

@@ -42,7 +42,7 @@ enum AdrnormExecutable {
 @Suite struct CommandLineTests {
     static let subcommands = ["serve", "retrieve", "tokenize", "score", "normalize", "evaluate", "certs", "call", "bench"]
 
-    @Test("--help lists every subcommand of DESIGN §5 with a one-line purpose")
+    @Test("--help lists every subcommand with a one-line purpose")
     func help() throws {
         let result = try AdrnormExecutable.run(["--help"])
         #expect(result.status == 0)

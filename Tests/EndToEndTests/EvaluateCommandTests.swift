@@ -5,7 +5,7 @@ import Testing
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("NormalizationTests/Fixtures/evaluate")
 
-    @Test("adrnorm evaluate prints the reference metrics with DESIGN's keys")
+    @Test("adrnorm evaluate prints the reference metrics with the keys of docs/PIPELINE.md §Metrics")
     func evaluate() throws {
         let input = Self.fixtures.appendingPathComponent("random_300_mentions.jsonl").path
         let result = try AdrnormExecutable.run(["evaluate", "--predictions", input, "--threshold-optimize", "example_f1"])

@@ -2,7 +2,7 @@ import Testing
 import Terminology
 
 @Suite struct PairRecordTests {
-    @Test("reads DESIGN §1 pair lines: raw_term alias, integer ids, predictions")
+    @Test("reads pair lines (docs/PIPELINE.md §Data formats): raw_term alias, integer ids, predictions")
     func reads() throws {
         let line = #"{"mention_id": 17, "raw_term": "吃完药后头晕", "candidate_pt_code": 90000001, "candidate_pt_name": "头晕", "candidate_llt_names": ["头昏"], "candidate_hlt_name": "h", "candidate_hlgt_name": "g", "candidate_soc_name": "s", "gold_pt_codes": ["90000001"], "gold_soc_codes": [], "label": 1, "prob_1": 0.75}"#
         let r = try PairRecord(jsonLine: line, lineNumber: 3)

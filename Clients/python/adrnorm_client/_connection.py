@@ -1,4 +1,4 @@
-"""One multiplexed protocol connection (DESIGN §3): Hello, streams, credits,
+"""One multiplexed protocol connection (docs/PROTOCOL.md): Hello, streams, credits,
 Ping/Pong, GoAway.
 
 Threads: a reader thread owns the socket's read side, decodes frames and

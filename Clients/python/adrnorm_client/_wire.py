@@ -1,4 +1,4 @@
-"""Framing (DESIGN §3): a 4-byte big-endian length, then one encoded Frame.
+"""Framing (docs/PROTOCOL.md §Framing): a 4-byte big-endian length, then one encoded Frame.
 
 :class:`FrameDecoder` is a pure state machine fed with bytes in any split;
 the tests drive it byte by byte without sockets.

@@ -30,7 +30,7 @@ class _NamedIntEnum(enum.IntEnum):
 
 
 class Template(_NamedIntEnum):
-    """How a candidate PT is rendered to text (DESIGN §1 item 2)."""
+    """How a candidate PT is rendered to text (docs/PIPELINE.md §Templates)."""
 
     UNSPECIFIED = 0  #: the server's default (FULL unless configured)
     FULL = 1

@@ -1,6 +1,6 @@
 import Terminology
 
-/// Offline evaluation of prediction JSONL (DESIGN §1 item 7).
+/// Offline evaluation of prediction JSONL (docs/PIPELINE.md §Metrics).
 ///
 /// Conventions, where the published description leaves room (the Python
 /// reference `Scripts/reference/evaluate_reference.py` implements the same):

@@ -1,7 +1,7 @@
 import Terminology
 
 extension Evaluation.MentionMetrics {
-    /// (key, value) pairs in output order, keys as DESIGN §1 item 7 names them.
+    /// (key, value) pairs in output order, keys as docs/PIPELINE.md §Metrics names them.
     var jsonFields: [(String, String)] {
         [
             ("threshold", JSONText.number(threshold)),

@@ -3,7 +3,7 @@ import Foundation
 import Retrieval
 import Terminology
 
-/// The published workflow for every caller (DESIGN §1 items 3–6): retrieve
+/// The published workflow for every caller (docs/PIPELINE.md §BM25 to §Decoding): retrieve
 /// `top_k` candidates, encode the pairs, score them on the shared
 /// scheduler, keep every PT with `prob_1 ≥ threshold`.
 ///
@@ -93,7 +93,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
 
     // MARK: - Validation
 
-    /// Checks a mention as DESIGN §4 requires; returns it unchanged.
+    /// Checks a mention as docs/PROTOCOL.md §The service requires; returns it unchanged.
     public func validateMention(_ mention: String, field: String = "mention") throws(NormalizationError) -> String {
         if mention.trimmingPythonWhitespace.isEmpty {
             throw .invalidArgument(field: field, reason: "empty or whitespace only")

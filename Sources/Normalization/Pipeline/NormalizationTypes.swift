@@ -60,7 +60,7 @@ public struct ScoredCandidate: Sendable, Equatable {
 }
 
 /// The cross-encoder's outputs for one pair, ordered [not match, match]
-/// whatever the model's label ids (so `logits[1]` is DESIGN's `logit_1`).
+/// whatever the model's label ids (so `logits[1]` is the `logit_1` of docs/PIPELINE.md §Scoring).
 public struct PairProbabilities: Sendable, Equatable {
     public var logits: [Float]
     public var probabilities: [Float]
@@ -78,7 +78,7 @@ public struct NormalizationTimings: Sendable, Equatable {
     public init() {}
 }
 
-/// The outcome of one mention (DESIGN §1 items 3–6).
+/// The outcome of one mention (docs/PIPELINE.md §BM25 to §Decoding).
 public struct NormalizationResult: Sendable {
     public var id: String
     public var mention: String
@@ -147,7 +147,7 @@ public struct PipelineConfiguration: Sendable {
     public var defaultScorer: ScorerKind?
     /// Longest mention accepted, in Unicode code points.
     public var maxMentionCharacters = NormalizationDefaults.maxMentionCharacters
-    /// Pair encoding length (DESIGN §1 item 4).
+    /// Pair encoding length (docs/PIPELINE.md §Tokenization).
     public var maxLength = 64
     public var scheduling = ScoringSchedulerConfiguration()
     /// Mention-level results kept (0 disables the cache).

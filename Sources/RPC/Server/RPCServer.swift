@@ -6,7 +6,7 @@ import Glibc
 
 /// The adrnorm RPC server: accepts mutually authenticated TLS connections
 /// on one listening socket and serves `NormalizerService` over the framed
-/// protocol of DESIGN §3.
+/// protocol of docs/PROTOCOL.md.
 ///
 /// Call order: `init`, `start()` (binds; `port` is valid after it), then
 /// `shutdown(drainTimeout:)` once. `adrnorm serve` pairs it with
@@ -100,7 +100,7 @@ public final class RPCServer: @unchecked Sendable {
     /// Open connections right now.
     public var connectionCount: Int { queue.sync { connections.count } }
 
-    /// Graceful shutdown (DESIGN §3): stop accepting, send GoAway to every
+    /// Graceful shutdown (docs/PROTOCOL.md §GoAway): stop accepting, send GoAway to every
     /// connection, finish every accepted stream and refuse new ones with
     /// UNAVAILABLE; connections still busy after `drainTimeout` are closed.
     /// `completion` runs once everything is closed (on an internal queue).

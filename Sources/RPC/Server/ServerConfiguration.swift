@@ -1,6 +1,6 @@
 import Foundation
 
-/// Everything an `RPCServer` is started with (DESIGN §3, issue 6). The
+/// Everything an `RPCServer` is started with (docs/PROTOCOL.md §Limits). The
 /// defaults are the documented ones; `adrnorm serve` maps its flags here.
 public struct ServerConfiguration: Sendable {
     /// "HOST:PORT", "[IPV6]:PORT"; port 0 picks a free port (see `RPCServer.port`).

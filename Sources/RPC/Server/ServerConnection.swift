@@ -12,7 +12,7 @@ struct ServerEnvironment: Sendable {
 
 /// The server's side of one client connection: the Hello exchange, the
 /// stream table, credits, deadlines, Cancel, Ping, GoAway and drain. Runs the
-/// protocol of DESIGN §3 over a `SecureChannel`.
+/// protocol of docs/PROTOCOL.md over a `SecureChannel`.
 ///
 /// @unchecked Sendable: all mutable state lives on `queue` (the channel's
 /// queue); worker threads hand results back with `queue.async`.

@@ -5,12 +5,12 @@
 /// C structs never leave it. Decoding rejects invalid UTF-8 and unknown enum
 /// values with `INVALID_ARGUMENT` naming the field.
 public enum AdrnormV1 {
-    /// How a candidate PT is rendered to text (DESIGN §1 item 2).
+    /// How a candidate PT is rendered to text (docs/PIPELINE.md §Templates).
     public enum Template: UInt32, Sendable, CaseIterable {
         case unspecified = 0, full = 1, ptOnly = 2, ptLLT = 3
     }
 
-    /// How candidates are retrieved (DESIGN §1 item 3).
+    /// How candidates are retrieved (docs/PIPELINE.md §BM25, §Exact mode).
     public enum RetrievalMode: UInt32, Sendable, CaseIterable {
         case unspecified = 0, bm25 = 1, exact = 2
     }

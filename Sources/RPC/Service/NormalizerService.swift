@@ -1,8 +1,8 @@
 import Foundation
 
 /// The `adrnorm.v1.Normalizer` service as the RPC layer calls it
-/// (DESIGN §4). The server decodes each request, calls one of these methods
-/// on a worker thread (never on a connection's I/O queue), and encodes the
+/// (docs/PROTOCOL.md §The service). The server decodes each request, calls
+/// one of these methods on a worker thread (never on a connection's I/O queue), and encodes the
 /// result or maps the thrown `ServiceError` to the call's status.
 ///
 /// `NormalizeStream` has no method of its own: the server calls

@@ -6,7 +6,7 @@ import Terminology
 
 extension CancellationToken: CancellationSignal {}
 
-/// The `NormalizerService` of `adrnorm serve`: the six methods of DESIGN §4
+/// The `NormalizerService` of `adrnorm serve`: the six methods of docs/PROTOCOL.md §The service
 /// over one shared `NormalizationPipeline`. Converts between the wire's
 /// Swift messages and the pipeline's types, and the pipeline's errors into
 /// wire statuses, each in one place.

@@ -8,7 +8,7 @@ public enum TLSMinimumVersion: String, Sendable, CaseIterable {
     case tls13 = "1.3"
 }
 
-/// What a server TLS context is made from (DESIGN §3).
+/// What a server TLS context is made from (docs/PROTOCOL.md §Transport and TLS).
 public struct TLSServerConfiguration: Sendable {
     public var certificateChainPath: String
     public var privateKeyPath: String

@@ -14,7 +14,8 @@ public enum TLSResult: Equatable, Sendable {
     case failed(TLSError)
 }
 
-/// The identity a client certificate proves (DESIGN §3): the first SAN URI,
+/// The identity a client certificate proves (docs/PROTOCOL.md §Transport and
+/// TLS): the first SAN URI,
 /// else the first SAN DNS name, else the subject CN.
 public struct PeerIdentity: Sendable, Equatable, CustomStringConvertible {
     public let name: String
@@ -137,7 +138,8 @@ public final class TLSSession {
 
     /// Decrypts everything OpenSSL can, appending the plaintext to `buffer`.
     /// Calls `SSL_read` until it asks for more input, so no decrypted
-    /// bytes stay behind in OpenSSL (the SSL_pending pitfall, DESIGN §7).
+    /// bytes stay behind in OpenSSL (`SSL_pending`), where no socket event
+    /// would ever signal them and the connection would stall.
     public func read(into buffer: inout [UInt8]) -> TLSResult {
         withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { chunk in
             while true {

@@ -59,7 +59,7 @@ final class SecureChannel: @unchecked Sendable {
     /// Inside a read event: sends are batched and flushed at its end.
     private var inReadEvent = false
     private let readBuffer: UnsafeMutableRawBufferPointer
-    /// Above this many unsent bytes the channel stops reading (DESIGN §3).
+    /// Above this many unsent bytes the channel stops reading (docs/PROTOCOL.md §Credits).
     let outputLimit: Int
     private(set) var lastActivity = DispatchTime.now()
 

@@ -9,7 +9,7 @@ public struct StreamID: RawRepresentable, Hashable, Comparable, Sendable, Custom
     public var description: String { "stream \(rawValue)" }
 }
 
-/// One frame of wire protocol version 1 (DESIGN §3), as a Swift value.
+/// One frame of wire protocol version 1 (docs/PROTOCOL.md), as a Swift value.
 /// `FrameCodec` turns it into protobuf bytes and back; nothing outside the
 /// wire code sees the protobuf-c structs.
 public struct Frame: Equatable, Sendable {

@@ -1,4 +1,4 @@
-/// Length-prefixed framing (DESIGN §3): a 4-byte big-endian length `L`, then
+/// Length-prefixed framing (docs/PROTOCOL.md §Framing): a 4-byte big-endian length `L`, then
 /// `L` bytes of one protobuf `Frame`. The decoder is a pure state machine
 /// over bytes: feed it whatever arrived with `append`, then call `next()`
 /// until it says `.needMoreData`. It checks `L` before buffering the body,

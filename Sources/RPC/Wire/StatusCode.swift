@@ -1,4 +1,4 @@
-/// Wire status codes: gRPC's numbers and names (DESIGN §3).
+/// Wire status codes: gRPC's numbers and names (docs/PROTOCOL.md §Statuses).
 public enum StatusCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case ok = 0
     case cancelled = 1

@@ -11,7 +11,7 @@ struct Normalize: ParsableCommand {
         discussion: """
             --input takes pair/prediction JSONL (one mention per distinct mention_id; gold fields are copied \
             and label computed), JSONL with mention_id and text_a (or raw_term), or plain text, one mention per \
-            line. --emit pairs (default) writes prediction JSONL in DESIGN §1's schema, one line per retrieved \
+            line. --emit pairs (default) writes prediction JSONL (the schema of docs/PIPELINE.md §Data formats), one line per retrieved \
             candidate, with prob_1 and pred_label (prob_1 ≥ --threshold); it feeds `adrnorm evaluate`. \
             --emit mentions writes one line per mention with its predicted PT set. Progress and the final report \
             go to stderr. A bad input line or an invalid mention stops the run with its line number, unless \

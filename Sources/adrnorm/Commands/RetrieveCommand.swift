@@ -4,7 +4,7 @@ import Normalization
 import Retrieval
 import Terminology
 
-/// `adrnorm retrieve` (DESIGN §5, issue 3): stage 1 of the pipeline on the
+/// `adrnorm retrieve` (docs/PIPELINE.md §BM25): stage 1 of the pipeline on the
 /// command line. One JSON object per mention — `mention_id`, `text`,
 /// `candidates` [{rank, pt_code, pt_name, score, retrieval_prob}] — or, with
 /// `--emit pairs`, pair JSONL that `adrnorm score`/`evaluate` read unchanged.

@@ -4,8 +4,8 @@ import Logging
 import Normalization
 import RPC
 
-/// `adrnorm serve`: the six methods of DESIGN §4 over mutually
-/// authenticated TLS (DESIGN §3), until SIGTERM/SIGINT drains it.
+/// `adrnorm serve`: the six methods of docs/PROTOCOL.md §The service over mutually
+/// authenticated TLS (docs/PROTOCOL.md §Transport and TLS), until SIGTERM/SIGINT drains it.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve Retrieve, Score, Normalize, NormalizeStream, Info and Health over mutually authenticated TLS.",

@@ -50,7 +50,7 @@ typedef enum _Adrnorm__V1__HealthResponse__ServingStatus {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__HEALTH_RESPONSE__SERVING_STATUS)
 } Adrnorm__V1__HealthResponse__ServingStatus;
 /*
- * How a candidate PT is rendered to text (DESIGN §1 item 2).
+ * How a candidate PT is rendered to text (docs/PIPELINE.md §Templates).
  */
 typedef enum _Adrnorm__V1__Template {
   /*
@@ -72,7 +72,7 @@ typedef enum _Adrnorm__V1__Template {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__TEMPLATE)
 } Adrnorm__V1__Template;
 /*
- * How candidates are retrieved (DESIGN §1 item 3).
+ * How candidates are retrieved (docs/PIPELINE.md §BM25, §Exact mode).
  */
 typedef enum _Adrnorm__V1__RetrievalMode {
   /*

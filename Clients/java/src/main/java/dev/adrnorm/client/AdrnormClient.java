@@ -25,7 +25,7 @@ import java.util.Objects;
 import java.util.stream.Stream;
 
 /**
- * A client of the adrnorm server ({@code adrnorm.v1.Normalizer}, DESIGN §4) over one mutually
+ * A client of the adrnorm server ({@code adrnorm.v1.Normalizer}, docs/PROTOCOL.md §The service) over one mutually
  * authenticated TLS 1.3 connection (ALPN {@code adrn/1}). Thread-safe: any number of threads may
  * call it at once; their calls are multiplexed as streams on the one connection. Build it with
  * {@link #builder()}, close it when done.

@@ -36,7 +36,7 @@ import javax.net.ssl.SSLSocket;
 
 /**
  * One TLS connection to an adrnorm server, multiplexing the client's calls as streams
- * (DESIGN §3). A reader thread owns the input side and routes frames to {@link ClientCall}s; any
+ * (docs/PROTOCOL.md). A reader thread owns the input side and routes frames to {@link ClientCall}s; any
  * thread writes whole frames under {@code writeLock}; a small scheduler thread sends idle Pings,
  * answers the server's Pings and closes a connection that stops answering.
  *

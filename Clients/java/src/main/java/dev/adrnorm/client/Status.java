@@ -3,7 +3,7 @@ package dev.adrnorm.client;
 import java.util.Objects;
 
 /**
- * The outcome of a call: a status code with gRPC's numbers and names (DESIGN §3) and a
+ * The outcome of a call: a status code with gRPC's numbers and names (docs/PROTOCOL.md §Statuses) and a
  * human-readable message. The server ends every stream with one; the client makes its own
  * for local failures (a deadline that passed, a lost connection, a refused certificate).
  */

@@ -5,7 +5,7 @@ package dev.adrnorm.v1;
 
 /**
  * <pre>
- * How candidates are retrieved (DESIGN §1 item 3).
+ * How candidates are retrieved (docs/PIPELINE.md §BM25, §Exact mode).
  * </pre>
  *
  * Protobuf enum {@code adrnorm.v1.RetrievalMode}

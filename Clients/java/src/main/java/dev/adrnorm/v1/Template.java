@@ -5,7 +5,7 @@ package dev.adrnorm.v1;
 
 /**
  * <pre>
- * How a candidate PT is rendered to text (DESIGN §1 item 2).
+ * How a candidate PT is rendered to text (docs/PIPELINE.md §Templates).
  * </pre>
  *
  * Protobuf enum {@code adrnorm.v1.Template}
