@@ -10,11 +10,12 @@ struct TLSSessionTests {
     }
 
     static func clientContext(_ name: String = "client-a", alpn: [String] = ["adrn/1"],
-                              maximum: TLSMinimumVersion? = nil) throws -> TLSClientContext {
+                              maximum: TLSMinimumVersion? = nil, groups: String = TLSContext.groups) throws -> TLSClientContext {
         try TLSClientContext(client: .init(trustedCAPath: DevCertificates.path("ca.pem"),
                                            certificateChainPath: DevCertificates.path("\(name).pem"),
                                            privateKeyPath: DevCertificates.path("\(name).key"),
-                                           minimumVersion: .tls12, maximumVersion: maximum, alpnProtocols: alpn))
+                                           minimumVersion: .tls12, maximumVersion: maximum, alpnProtocols: alpn,
+                                           groups: groups))
     }
 
     /// Shuttles bytes between the two sessions until neither has anything
@@ -75,6 +76,40 @@ struct TLSSessionTests {
         guard case .failed(let error) = s else { Issue.record("server side: \(s)"); return }
         #expect("\(error)".contains("no application protocol"))
         #expect(!server.handshakeComplete)
+    }
+
+    @Test("a client that offers no ALPN at all is refused before any key exchange")
+    func alpnMissing() throws {
+        let server = try TLSSession(server: Self.serverContext())
+        let client = try TLSSession(client: Self.clientContext(alpn: []), serverName: "localhost")
+        let (c, s) = Self.handshake(client, server)
+        guard case .failed(let error) = s else { Issue.record("server side: \(s)"); return }
+        #expect(!server.handshakeComplete)
+        #expect("\(error)".contains("callback failed") || "\(error)".contains("application protocol"), "\(error)")
+        guard case .failed(let clientError) = c else { Issue.record("client side: \(c)"); return }
+        #expect("\(clientError)".contains("no application protocol"), "\(clientError)")
+    }
+
+    @Test("only X25519, P-256 and P-384: a client offering finite-field groups is refused, TLS 1.3 and 1.2",
+          arguments: [TLSMinimumVersion.tls13, .tls12])
+    func noFiniteFieldGroups(version: TLSMinimumVersion) throws {
+        let server = try TLSSession(server: Self.serverContext(minimum: .tls12))
+        let client = try TLSSession(client: Self.clientContext(maximum: version, groups: "ffdhe2048:ffdhe8192"),
+                                    serverName: "localhost")
+        let (_, s) = Self.handshake(client, server)
+        guard case .failed(let error) = s else { Issue.record("server side: \(s)"); return }
+        #expect(!server.handshakeComplete)
+        #expect("\(error)".contains("no suitable") || "\(error)".contains("shared"), "\(error)")
+        // Each of the three is accepted. (In TLS 1.2 the list also names the
+        // curves a client can verify ECDSA certificates on, so P-256, the dev
+        // server key's curve, is offered after the group under test there.)
+        for group in ["X25519", "P-256", "P-384"] {
+            let offered = version == .tls12 && group != "P-256" ? group + ":P-256" : group
+            let server = try TLSSession(server: Self.serverContext(minimum: .tls12))
+            let client = try TLSSession(client: Self.clientContext(maximum: version, groups: offered), serverName: "localhost")
+            _ = Self.handshake(client, server)
+            #expect(server.handshakeComplete, "\(group)")
+        }
     }
 
     @Test("a server certificate for another name is refused by the client")

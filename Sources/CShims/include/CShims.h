@@ -13,6 +13,8 @@ uint64_t adrn_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t options);
 long adrn_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
 long adrn_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
 long adrn_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
+// The key-exchange groups offered, as an OpenSSL list ("X25519:P-256:P-384").
+int adrn_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *groups);
 
 // Option and mode bits whose macros Swift cannot evaluate.
 uint64_t adrn_SSL_OP_NO_RENEGOTIATION(void);
