@@ -25,6 +25,7 @@ public struct BertForSequenceClassification: Sendable {
 
     /// Loads `config.json` and `model.safetensors` from a model folder.
     public init(modelDirectory: String, options: EncoderOptions = EncoderOptions()) throws(CrossEncoderError) {
+        try ModelFolder.check(modelDirectory)
         let config = try BertConfiguration(contentsOf: URL(fileURLWithPath: modelDirectory)
             .appendingPathComponent("config.json").path)
         guard config.labels.count >= 2 else {

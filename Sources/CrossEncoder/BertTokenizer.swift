@@ -40,6 +40,7 @@ public struct BertTokenizer: Sendable {
     /// Loads `vocab.txt` and, when present, `tokenizer_config.json` from a
     /// model folder.
     public init(modelDirectory: String) throws(CrossEncoderError) {
+        try ModelFolder.check(modelDirectory)
         let dir = URL(fileURLWithPath: modelDirectory)
         let vocabPath = dir.appendingPathComponent("vocab.txt").path
         let configPath = dir.appendingPathComponent("tokenizer_config.json").path

@@ -12,6 +12,7 @@ public struct BertWeights: Sendable {
     /// Opens `model.safetensors` in a model folder; a folder with only
     /// `pytorch_model.bin` gets an error naming the conversion script.
     public init(modelDirectory: String) throws(CrossEncoderError) {
+        try ModelFolder.check(modelDirectory)
         let dir = URL(fileURLWithPath: modelDirectory)
         let path = dir.appendingPathComponent("model.safetensors").path
         guard FileManager.default.fileExists(atPath: path) else {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that can go wrong while loading or running the cross-encoder.
 /// Each message names the file, the field or tensor, and what to do.
 public enum CrossEncoderError: Error, CustomStringConvertible, Equatable {
@@ -10,6 +12,8 @@ public enum CrossEncoderError: Error, CustomStringConvertible, Equatable {
     case invalidConfiguration(path: String, field: String?, problem: String)
     /// A safetensors file whose header or data region is inconsistent.
     case invalidSafetensors(path: String, problem: String)
+    /// The model folder does not exist, or the path is not a folder.
+    case modelFolderNotFound(path: String, isFile: Bool)
     /// The model folder has no `model.safetensors`.
     case missingWeights(directory: String, hasPyTorchBin: Bool)
     /// A tensor the architecture needs is not in the checkpoint.
@@ -30,6 +34,12 @@ public enum CrossEncoderError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(problem)"
         case let .invalidSafetensors(path, problem):
             return "\(path): invalid safetensors file: \(problem)"
+        case let .modelFolderNotFound(path, isFile):
+            if isFile {
+                return "\(path): is a file, not a model folder (give the folder that holds config.json, vocab.txt "
+                    + "and model.safetensors)"
+            }
+            return "\(path): model folder not found"
         case let .missingWeights(directory, hasPyTorchBin):
             if hasPyTorchBin {
                 return "\(directory): only pytorch_model.bin found; adrnorm reads model.safetensors. "
@@ -44,5 +54,19 @@ public enum CrossEncoderError: Error, CustomStringConvertible, Equatable {
         case let .invalidArgument(name, problem):
             return "\(name): \(problem)"
         }
+    }
+}
+
+/// Model folders given by path (`--model`, `modelDirectory:`).
+enum ModelFolder {
+    /// Throws `.modelFolderNotFound` unless `path` is an existing folder, so
+    /// that a mistyped path is reported as such rather than as the first
+    /// file inside it that could not be read.
+    static func check(_ path: String) throws(CrossEncoderError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .modelFolderNotFound(path: path, isFile: false)
+        }
+        guard isDirectory.boolValue else { throw .modelFolderNotFound(path: path, isFile: true) }
     }
 }

@@ -30,6 +30,7 @@ public struct PairScorer: Sendable {
     public init(modelDirectory: String, maxLength: Int = 64,
                 options: EncoderOptions = EncoderOptions(),
                 allowVocabularyMismatch: Bool = false) throws(CrossEncoderError) {
+        try ModelFolder.check(modelDirectory)
         tokenizer = try BertTokenizer(modelDirectory: modelDirectory)
         model = try BertForSequenceClassification(modelDirectory: modelDirectory, options: options)
         guard maxLength >= 3, maxLength <= model.config.maxPositionEmbeddings else {

@@ -88,13 +88,18 @@ struct BertTokenizerTests {
         #expect(throws: CrossEncoderError.self) { try tokenizer.encode("a", "b", maxLength: 2) }
     }
 
-    @Test("a missing vocab.txt names the file")
-    func missingVocab() {
+    @Test("a missing vocab.txt names the file; a missing folder is said to be one")
+    func missingVocab() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("adrnorm-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         do {
-            _ = try BertTokenizer(modelDirectory: "/nonexistent-model")
+            _ = try BertTokenizer(modelDirectory: empty.path)
             Issue.record("expected an error")
         } catch {
-            #expect(error.description.contains("/nonexistent-model/vocab.txt"))
+            #expect(error.description.contains("\(empty.path)/vocab.txt"))
+        }
+        #expect(throws: CrossEncoderError.modelFolderNotFound(path: "/nonexistent-model", isFile: false)) {
+            try BertTokenizer(modelDirectory: "/nonexistent-model")
         }
     }
 }
