@@ -109,7 +109,12 @@ public final class RPCClient: @unchecked Sendable {
                 }
             }
         }
-        _ = try result.get()
+        do {
+            _ = try result.get()
+        } catch {
+            throw HandshakeDiagnosis.explain(error, address: configuration.address, serverName: serverName,
+                                             tls: configuration.tls)
+        }
         return client
     }
 

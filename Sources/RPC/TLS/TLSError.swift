@@ -15,6 +15,9 @@ public enum TLSError: Error, CustomStringConvertible, Equatable {
     /// A TLS record could not be read or written after the handshake
     /// (including alerts the peer sent, such as a rejected certificate).
     case record(operation: String, errors: [String])
+    /// A client's connection set-up failed and `explanation` says which
+    /// certificate was refused and by which side (see `RPCClient.connect`).
+    case refused(explanation: String, errors: [String])
 
     public var description: String {
         switch self {
@@ -29,6 +32,8 @@ public enum TLSError: Error, CustomStringConvertible, Equatable {
                 + TLSError.suffix(errors)
         case .record(let operation, let errors):
             return "\(operation) failed" + TLSError.suffix(errors)
+        case .refused(let explanation, let errors):
+            return explanation + TLSError.suffix(errors)
         }
     }
 

@@ -78,7 +78,12 @@ struct Call: AsyncParsableCommand {
             client = try await RPCClient.connect(ClientConfiguration(address: server, tls: tls, serverName: serverName,
                                                                     clientName: "adrnorm call"))
         } catch {
-            Stderr.write("adrnorm call: cannot connect to \(server): \(error)\n")
+            if case .tls(let tlsError) = error {
+                // It names the file or certificate, and which side refused it.
+                Stderr.write("adrnorm call: \(tlsError)\n")
+            } else {
+                Stderr.write("adrnorm call: cannot connect to \(server): \(error)\n")
+            }
             throw ExitCode(2)
         }
         defer { client.close() }
