@@ -199,8 +199,7 @@ public final class RPCClient: @unchecked Sendable {
                 streams[id.rawValue] = stream
                 var milliseconds: UInt32 = 0
                 if let timeout {
-                    milliseconds = UInt32(clamping: max(1, timeout.components.seconds * 1000
-                                                        + timeout.components.attoseconds / 1_000_000_000_000_000))
+                    milliseconds = UInt32(clamping: max(1, timeout.saturatingNanoseconds / 1_000_000))
                     // The server enforces the deadline; this is the backstop
                     // for a server that never answers.
                     queue.asyncAfter(deadline: .now() + timeout.dispatchInterval + .seconds(5)) { [weak stream] in

@@ -59,8 +59,13 @@ public final class RPCServer: @unchecked Sendable {
         try require(c.outputBufferLimit >= 16 * 1024, "output-buffer-limit", "must be at least 16 KiB")
         try require(c.workerThreads >= 1, "worker-threads", "must be at least 1 (got \(c.workerThreads))")
         try require(c.maxQueuedCalls >= 1, "max-queued-calls", "must be at least 1 (got \(c.maxQueuedCalls))")
-        try require(c.handshakeTimeout > .zero, "handshake-timeout", "must be positive")
-        if let idle = c.idleTimeout { try require(idle > .zero, "idle-timeout", "must be positive") }
+        let maximum = ServerConfiguration.maximumTimeout
+        try require(c.handshakeTimeout > .zero && c.handshakeTimeout <= maximum, "handshake-timeout",
+                    "must be more than 0 and at most \(maximum) (got \(c.handshakeTimeout))")
+        if let idle = c.idleTimeout {
+            try require(idle > .zero && idle <= maximum, "idle-timeout",
+                        "must be more than 0 and at most \(maximum), or nil for never (got \(idle))")
+        }
         try require(!c.tls.requireClientCertificate || c.tls.clientCAPath != nil, "client-ca",
                     "client certificates are required but no client CA is given (or use insecure-no-client-auth)")
     }

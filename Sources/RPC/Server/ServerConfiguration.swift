@@ -13,9 +13,11 @@ public struct ServerConfiguration: Sendable {
     /// Connections beyond this are closed as soon as they are accepted.
     public var maxConnections: Int
     /// A connection that has not finished its TLS handshake by then is closed.
+    /// More than zero and at most `maximumTimeout` (`RPCServer.init` refuses others).
     public var handshakeTimeout: Duration
     /// A connection with no open stream and no traffic for this long gets
-    /// GoAway and is closed; nil keeps idle connections forever.
+    /// GoAway and is closed; nil keeps idle connections forever. More than
+    /// zero and at most `maximumTimeout` (`RPCServer.init` refuses others).
     public var idleTimeout: Duration?
     /// The largest frame (length prefix) accepted, announced in Hello.
     public var maxFrameBytes: UInt32
@@ -32,6 +34,10 @@ public struct ServerConfiguration: Sendable {
     public var maxQueuedCalls: Int
     /// Sent in Hello and Info.
     public var serverName: String
+
+    /// The longest handshake or idle timeout accepted (one day): far beyond
+    /// any useful setting, and far below where deadline arithmetic overflows.
+    public static let maximumTimeout: Duration = .seconds(86_400)
 
     public init(listenAddress: String = "127.0.0.1:7443", tls: TLSServerConfiguration,
                 allowedIdentities: [String] = [], maxConnections: Int = 256,
@@ -57,9 +63,19 @@ public struct ServerConfiguration: Sendable {
 }
 
 extension Duration {
-    /// For Dispatch deadlines.
+    /// For Dispatch deadlines: whole nanoseconds, clamped to 0 ... Int.max
+    /// (about 292 years) instead of overflowing, whatever the duration.
     var dispatchInterval: DispatchTimeInterval {
+        .nanoseconds(Int(clamping: saturatingNanoseconds))
+    }
+
+    /// Whole nanoseconds, clamped to 0 ... Int64.max; never traps.
+    var saturatingNanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max }
+        let (sum, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow2 ? .max : sum
     }
 }

@@ -394,7 +394,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         queue.asyncAfter(deadline: .now() + idle.dispatchInterval) { [weak self] in
             guard let self, self.channel.isOpen else { return }
             let quietFor = DispatchTime.now().uptimeNanoseconds - self.channel.lastActivity.uptimeNanoseconds
-            let limit = UInt64(idle.components.seconds) * 1_000_000_000 + UInt64(idle.components.attoseconds / 1_000_000_000)
+            let limit = UInt64(idle.saturatingNanoseconds)
             if self.streams.isEmpty && quietFor >= limit {
                 self.logger.info("closing idle connection")
                 self.sendGoAway(.unavailable, "idle for \(idle); reconnect when needed")

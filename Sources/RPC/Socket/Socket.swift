@@ -57,8 +57,7 @@ enum Socket {
             }
             if case .wouldBlock = started {
                 var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let ms = Int32(clamping: timeout.components.seconds * 1000
-                               + timeout.components.attoseconds / 1_000_000_000_000_000)
+                let ms = Int32(clamping: timeout.saturatingNanoseconds / 1_000_000)
                 let ready = try checkedSyscall("poll(connect \(address))") { poll(&pfd, 1, ms) }
                 guard case .processed(let n) = ready, n > 0 else { throw RPCError.timedOut("connecting to \(address)") }
                 var err: Int32 = 0

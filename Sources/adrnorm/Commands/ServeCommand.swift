@@ -39,11 +39,14 @@ struct Serve: AsyncParsableCommand {
     var tlsMinVersion: String = "1.3"
     @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed on accept.")
     var maxConnections: Int = 256
-    @Option(name: .customLong("handshake-timeout"), help: "Seconds a connection may take to finish its TLS handshake.")
+    @Option(name: .customLong("handshake-timeout"),
+            help: "Seconds a connection may take to finish its TLS handshake (0.001 to 86400, one day).")
     var handshakeTimeout: Double = 10
-    @Option(name: .customLong("idle-timeout"), help: "Seconds without streams or traffic before an idle connection is closed (0: never).")
+    @Option(name: .customLong("idle-timeout"),
+            help: "Seconds without streams or traffic before an idle connection is closed (0: never; else 0.001 to 86400).")
     var idleTimeout: Double = 300
-    @Option(name: .customLong("drain-timeout"), help: "Seconds that graceful shutdown waits for accepted calls.")
+    @Option(name: .customLong("drain-timeout"),
+            help: "Seconds that graceful shutdown waits for accepted calls (0 to 86400).")
     var drainTimeout: Double = 30
     @Option(name: .customLong("worker-threads"), help: "Threads that run calls (they mostly wait for the shared scorer).")
     var workerThreads: Int = 16
@@ -68,9 +71,31 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--allow-identity needs client certificates; drop --insecure-no-client-auth")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
-        guard handshakeTimeout > 0, idleTimeout >= 0, drainTimeout >= 0 else {
-            throw ValidationError("--handshake-timeout must be positive, --idle-timeout and --drain-timeout not negative")
+        try Self.checkSeconds(handshakeTimeout, flag: "--handshake-timeout", zeroAllowed: false)
+        try Self.checkSeconds(idleTimeout, flag: "--idle-timeout", zeroAllowed: true, zeroMeans: "never")
+        try Self.checkSeconds(drainTimeout, flag: "--drain-timeout", zeroAllowed: true, zeroMeans: "close at once")
+    }
+
+    /// The largest value of every seconds flag: one day
+    /// (`ServerConfiguration.maximumTimeout`), so that no deadline
+    /// arithmetic can overflow and a typo such as 1e10 is an error, not a trap.
+    static let maximumSeconds = 86_400.0
+    /// The smallest non-zero value: one millisecond, the unit the durations are kept in.
+    static let minimumSeconds = 0.001
+
+    /// Refuses NaN, infinities, negatives and values outside
+    /// `minimumSeconds ... maximumSeconds` (0 too where `zeroAllowed`), naming the flag.
+    static func checkSeconds(_ value: Double, flag: String, zeroAllowed: Bool, zeroMeans: String = "") throws {
+        if zeroAllowed && value == 0 { return }
+        guard value >= minimumSeconds && value <= maximumSeconds else {
+            let range = "\(zeroAllowed ? "0 (\(zeroMeans)) or " : "")0.001 to 86400 seconds (one day)"
+            throw ValidationError("\(flag) must be \(range) (got \(value))")
         }
+    }
+
+    /// A validated seconds flag as a Duration, to the millisecond.
+    static func duration(seconds: Double) -> Duration {
+        .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
     func run() async throws {
@@ -101,8 +126,8 @@ struct Serve: AsyncParsableCommand {
                                         requireClientCertificate: !insecureNoClientAuth,
                                         minimumVersion: TLSMinimumVersion(rawValue: tlsMinVersion)!),
             allowedIdentities: allowIdentity, maxConnections: maxConnections,
-            handshakeTimeout: .milliseconds(Int64(handshakeTimeout * 1000)),
-            idleTimeout: idleTimeout == 0 ? nil : .milliseconds(Int64(idleTimeout * 1000)),
+            handshakeTimeout: Self.duration(seconds: handshakeTimeout),
+            idleTimeout: idleTimeout == 0 ? nil : Self.duration(seconds: idleTimeout),
             maxConcurrentStreams: maxConcurrentStreams, initialStreamCredit: initialStreamCredit,
             workerThreads: workerThreads, maxQueuedCalls: maxQueuedCalls,
             serverName: "adrnorm \(AdrnormVersion.current)")
@@ -115,7 +140,7 @@ struct Serve: AsyncParsableCommand {
         let signals = TerminationSignals { number in signal.fire(number) }
         let number = await signal.wait()
         logger.notice("adrnorm serve: signal \(number): draining (up to \(drainTimeout) s)")
-        await server.shutdown(drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
+        await server.shutdown(drainTimeout: Self.duration(seconds: drainTimeout))
         pipeline.shutdown()
         withExtendedLifetime(signals) {}
         logger.notice("adrnorm serve: stopped")

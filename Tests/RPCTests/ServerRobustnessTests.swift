@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import RPC
+
+/// Issue 16, item 7: out-of-range timeouts, long method names and a
+/// repeated HalfClose must neither trap the server nor mislead the client.
+@Suite("Server robustness: timeout ranges, echoed names, repeated HalfClose")
+struct ServerRobustnessTests {
+    @Test("handshake and idle timeouts outside (0, 1 day] are refused naming the setting, not trapped on later")
+    func timeoutRanges() {
+        let cases: [(String, (inout ServerConfiguration) -> Void)] = [
+            ("handshake-timeout", { $0.handshakeTimeout = .zero }),
+            ("handshake-timeout", { $0.handshakeTimeout = .seconds(-1) }),
+            ("handshake-timeout", { $0.handshakeTimeout = .seconds(10_000_000_000) }),
+            ("handshake-timeout", { $0.handshakeTimeout = .seconds(86_401) }),
+            ("idle-timeout", { $0.idleTimeout = .zero }),
+            ("idle-timeout", { $0.idleTimeout = .seconds(10_000_000_000) }),
+            ("idle-timeout", { $0.idleTimeout = .seconds(86_400) + .milliseconds(1) }),
+        ]
+        for (setting, adjust) in cases {
+            var configuration = ServerConfiguration(listenAddress: "127.0.0.1:0", tls: Loopback.serverTLS())
+            adjust(&configuration)
+            do {
+                _ = try RPCServer(configuration: configuration, service: FakeNormalizer(), logger: Loopback.logger)
+                Issue.record("\(setting) \(configuration.handshakeTimeout)/\(String(describing: configuration.idleTimeout)) was accepted")
+            } catch {
+                #expect("\(error)".contains(setting) && "\(error)".contains("at most"), "\(error)")
+            }
+        }
+    }
+
+    @Test("one day, the largest timeout, serves calls; timeout_ms 0xFFFFFFFF (about 49.7 days) is a valid deadline")
+    func largestTimeouts() async throws {
+        let server = try Loopback.startServer {
+            $0.handshakeTimeout = ServerConfiguration.maximumTimeout
+            $0.idleTimeout = ServerConfiguration.maximumTimeout
+        }
+        let client = try await Loopback.connect(server)
+        // 10^7 s is clamped by the client to timeout_ms = 2^32 - 1.
+        let bytes = try await client.call(NormalizerMethod.health.rawValue, request: [], timeout: .seconds(10_000_000))
+        #expect(try AdrnormV1.HealthResponse(serializedBytes: bytes).status == .serving)
+        #expect(try await client.health().status == .serving)
+        client.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+}
