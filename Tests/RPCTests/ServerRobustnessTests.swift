@@ -43,4 +43,28 @@ struct ServerRobustnessTests {
         client.close()
         await server.shutdown(drainTimeout: .seconds(5))
     }
+
+    @Test("an unknown method name is echoed only up to 128 bytes, cut at a UTF-8 boundary, with …",
+          arguments: [String(repeating: "x", count: 1 << 20), "/" + String(repeating: "头", count: 100_000)])
+    func longUnknownMethod(name: String) async throws {
+        let server = try Loopback.startServer()
+        let client = try await Loopback.connect(server)
+        let message = await expectStatus(.unimplemented) { () throws(RPCError) in
+            _ = try await client.call(name, request: [])
+        }
+        #expect(message.utf8.count < 512, "\(message.utf8.count) bytes of message")
+        let echoed = try #require(message.split(separator: "\"").dropFirst().first.map(String.init))
+        #expect(echoed.hasSuffix("…"))
+        let kept = String(echoed.dropLast())
+        #expect(kept.utf8.count <= 128 && kept.utf8.count > 120, "\(kept.utf8.count) bytes kept")
+        #expect(name.hasPrefix(kept))
+        #expect(message.contains(NormalizerMethod.health.rawValue), "the message still lists the served methods")
+        // A short unknown name is echoed whole.
+        let short = await expectStatus(.unimplemented) { () throws(RPCError) in
+            _ = try await client.call("/adrnorm.v1.Normalizer/Translate", request: [])
+        }
+        #expect(short.contains("\"/adrnorm.v1.Normalizer/Translate\""))
+        client.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
 }

@@ -211,7 +211,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
                           "client identity \"\(peer?.name ?? "none")\" is not on this server's allowlist")
         }
         guard let method = NormalizerMethod(rawValue: call.method) else {
-            return refuse(.unimplemented, "unknown method \"\(call.method)\"; this server serves "
+            return refuse(.unimplemented, "unknown method \"\(Self.truncated(call.method))\"; this server serves "
                           + NormalizerMethod.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard streams.count < Int(configuration.maxConcurrentStreams) else {
@@ -272,6 +272,24 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             queue.async { self.completeUnary(id, result) }
         }
         if !accepted { finish(stream, .resourceExhausted, overloadMessage) }
+    }
+
+    /// The longest client-supplied string echoed in a Status message, in UTF-8 bytes.
+    static let echoLimit = 128
+
+    /// `text` as it may be echoed to the client: at most `echoLimit` UTF-8
+    /// bytes, cut at a scalar boundary, with "…" when something was cut.
+    static func truncated(_ text: String, limit: Int = echoLimit) -> String {
+        guard text.utf8.count > limit else { return text }
+        var bytes = 0
+        var end = text.unicodeScalars.startIndex
+        for index in text.unicodeScalars.indices {
+            let width = UTF8.width(text.unicodeScalars[index])
+            if bytes + width > limit { break }
+            bytes += width
+            end = text.unicodeScalars.index(after: index)
+        }
+        return String(text.unicodeScalars[..<end]) + "…"
     }
 
     private var overloadMessage: String {
