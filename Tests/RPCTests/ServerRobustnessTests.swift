@@ -67,4 +67,25 @@ struct ServerRobustnessTests {
         client.close()
         await server.shutdown(drainTimeout: .seconds(5))
     }
+
+    @Test("a second HalfClose on a unary call that is already running is ignored: the result is still delivered")
+    func repeatedHalfClose() async throws {
+        let service = FakeNormalizer()
+        let server = try Loopback.startServer(service: service)
+        let client = try await Loopback.connect(server)
+        let stream = try await client.openStream(NormalizerMethod.normalize.rawValue)
+        try await stream.send(AdrnormV1.NormalizeRequest(id: "w", mention: "wait:300").serializedBytes())
+        stream.halfClose()
+        // Both go out on the client's queue in this order, while the call runs (300 ms).
+        client.sendRaw(Frame(streamID: stream.id, kind: .halfClose).lengthPrefixed())
+        client.sendRaw(Frame(streamID: stream.id, kind: .halfClose).lengthPrefixed())
+        let response = try #require(try await stream.next())
+        #expect(try AdrnormV1.NormalizeResponse(serializedBytes: response).id == "w")
+        #expect(try await stream.next() == nil, "the stream must end with OK")
+        #expect(service.waitStarted.count == 1)
+        // The connection is still good.
+        #expect(try await client.health().status == .serving)
+        client.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
 }

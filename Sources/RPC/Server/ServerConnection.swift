@@ -257,6 +257,9 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     }
 
     private func halfClose(_ stream: Stream) {
+        // A repeated HalfClose says nothing new (docs/PROTOCOL.md §Unary
+        // methods): the call already in progress still delivers its result.
+        guard !stream.halfClosed else { return }
         stream.halfClosed = true
         if stream.method.isStreaming {
             finishStreamIfDone(stream)
