@@ -62,4 +62,101 @@ import Glibc
             #expect(text.contains("86400"), "\(flag): \(text)")
         }
     }
+
+    /// utime + stime of `pid`, in seconds, from /proc.
+    static func cpuSeconds(_ pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// A plain TCP connection to 127.0.0.1:port (no TLS): it sits in the
+    /// server's backlog or holds one of its descriptors.
+    static func rawConnect(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { _ = Glibc.close(fd); return nil }
+        return fd
+    }
+
+    @Test("out of file descriptors (ulimit -n 48): accept backs off instead of spinning, logs a line or two, and recovers")
+    func outOfDescriptors() async throws {
+        let (url, handle) = try Self.logFile("emfile")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -n 48 && exec \"$@\"", "sh", AdrnormExecutable.url.path, "serve",
+                             "--listen", "127.0.0.1:0", "--no-model", "--handshake-timeout", "60"] + Self.tlsArguments
+        process.standardError = handle
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        var sockets: [Int32] = []
+        defer {
+            for fd in sockets { _ = Glibc.close(fd) }
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            _ = Self.wait(process, seconds: 15)
+            try? handle.close()
+        }
+        func log() -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+        func acceptFailures() -> Int { log().components(separatedBy: "accept failed").count - 1 }
+
+        var port: Int?
+        let started = Date()
+        while port == nil && Date().timeIntervalSince(started) < 60 && process.isRunning {
+            if let range = log().range(of: #"\(port (\d+)\)"#, options: .regularExpression) {
+                port = Int(log()[range].dropFirst(6).dropLast())
+            } else {
+                usleep(50_000)
+            }
+        }
+        let listening = try #require(port, "no port in the log:\n\(log())")
+
+        // More connections than descriptors: the server accepts until EMFILE.
+        for _ in 0..<80 {
+            guard let fd = Self.rawConnect(port: listening) else { break }
+            sockets.append(fd)
+        }
+        #expect(sockets.count == 80, "the backlog takes what the server cannot accept")
+        let failing = Date()
+        while acceptFailures() == 0 && Date().timeIntervalSince(failing) < 10 { usleep(50_000) }
+        try #require(acceptFailures() > 0, "accept never failed; is the limit applied?\n\(log().suffix(2000))")
+
+        let pid = process.processIdentifier
+        let cpuBefore = try #require(Self.cpuSeconds(pid))
+        let failuresBefore = acceptFailures()
+        try await Task.sleep(for: .seconds(2))
+        let cpu = try #require(Self.cpuSeconds(pid)) - cpuBefore
+        let newLines = acceptFailures() - failuresBefore
+        #expect(cpu < 0.4, "the server used \(cpu) s of CPU in 2 s while out of descriptors")
+        #expect(newLines <= 2, "\(newLines) 'accept failed' lines in 2 s")
+        #expect(process.isRunning)
+
+        // Freeing descriptors lets it accept again.
+        for fd in sockets { _ = Glibc.close(fd) }
+        sockets = []
+        let tls = TLSClientConfiguration(trustedCAPath: DemoServer.certificate("ca.pem"),
+                                         certificateChainPath: DemoServer.certificate("client-a.pem"),
+                                         privateKeyPath: DemoServer.certificate("client-a.key"))
+        var served = false
+        let recovering = Date()
+        while !served && Date().timeIntervalSince(recovering) < 15 {
+            if let client = try? await RPCClient.connect(.init(address: "127.0.0.1:\(listening)", tls: tls,
+                                                               connectTimeout: .seconds(5))) {
+                served = (try? await client.health(timeout: .seconds(5)).status) == .serving
+                client.close()
+            }
+            if !served { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(served, "no call was served after the descriptors were freed:\n\(log().suffix(2000))")
+    }
 }

@@ -23,6 +23,18 @@ public final class RPCServer: @unchecked Sendable {
     private enum State { case created, running, draining, stopped }
     private var state = State.created
     private var shutdownCompletions: [@Sendable () -> Void] = []
+    // Accept back-off (see `acceptFailed`): the read source is level-triggered,
+    // so while accept fails (EMFILE...) it would fire again at once, forever.
+    private var acceptPaused = false
+    private var acceptBackoff = RPCServer.initialAcceptBackoff
+    private var acceptResumeGeneration = 0
+    private var lastAcceptErrorLog: DispatchTime?
+    private var acceptErrorsNotLogged = 0
+
+    static let initialAcceptBackoff: Duration = .milliseconds(100)
+    static let maximumAcceptBackoff: Duration = .seconds(1)
+    /// At most one "accept failed" line per this many seconds.
+    static let acceptErrorLogInterval: UInt64 = 10
 
     public var configuration: ServerConfiguration { environment.configuration }
     private var logger: Logger { environment.logger }
@@ -124,6 +136,10 @@ public final class RPCServer: @unchecked Sendable {
             shutdownCompletions.append(completion)
             state = .draining
             acceptSource?.cancel()
+            // A suspended source runs its cancel handler (closing the
+            // listener) only once resumed.
+            if acceptPaused { acceptSource?.resume() }
+            acceptPaused = false
             acceptSource = nil
             logger.info("draining", metadata: ["connections": "\(connections.count)",
                                                "drain_timeout": "\(drainTimeout)"])
@@ -162,10 +178,13 @@ public final class RPCServer: @unchecked Sendable {
             do {
                 accepted = try Socket.accept(listener)
             } catch {
-                logger.error("accept failed: \(error)")
-                return
+                if case .system(_, let code) = error, code == ECONNABORTED || code == EPROTO || code == EPERM {
+                    continue // that one connection is gone; the next may be fine
+                }
+                return acceptFailed(error)
             }
             guard case .processed(let fd) = accepted else { return }
+            acceptBackoff = Self.initialAcceptBackoff
             guard state == .running else { _ = Glibc.close(fd); continue }
             guard connections.count < configuration.maxConnections else {
                 logger.warning("refusing a connection: \(connections.count) open (--max-connections)")
@@ -191,8 +210,49 @@ public final class RPCServer: @unchecked Sendable {
         }
     }
 
+    /// accept failed for want of a resource (EMFILE, ENFILE, ENOBUFS,
+    /// ENOMEM) or for a reason that will not go away by itself: stop
+    /// watching the listener and try again after a back-off (100 ms, doubling
+    /// to 1 s) or as soon as a connection closes, whichever is first. Waiting
+    /// clients stay in the listen backlog meanwhile. Logged at most once per
+    /// `acceptErrorLogInterval` seconds, with the count of failures since.
+    private func acceptFailed(_ error: RPCError) {
+        let now = DispatchTime.now()
+        if let last = lastAcceptErrorLog,
+           now.uptimeNanoseconds - last.uptimeNanoseconds < Self.acceptErrorLogInterval * 1_000_000_000 {
+            acceptErrorsNotLogged += 1
+        } else {
+            let since = acceptErrorsNotLogged > 0 ? " (\(acceptErrorsNotLogged) more failures since the last message)" : ""
+            logger.error("""
+                accept failed: \(error); pausing accepts for up to \(acceptBackoff), \
+                \(connections.count) connection(s) open\(since)
+                """)
+            lastAcceptErrorLog = now
+            acceptErrorsNotLogged = 0
+        }
+        guard !acceptPaused, let source = acceptSource else { return }
+        source.suspend()
+        acceptPaused = true
+        acceptResumeGeneration += 1
+        let generation = acceptResumeGeneration
+        queue.asyncAfter(deadline: .now() + acceptBackoff.dispatchInterval) { [weak self] in
+            guard let self, self.acceptResumeGeneration == generation else { return }
+            self.resumeAccepting()
+        }
+        acceptBackoff = min(acceptBackoff * 2, Self.maximumAcceptBackoff)
+    }
+
+    private func resumeAccepting() {
+        guard acceptPaused, state == .running, let source = acceptSource else { return }
+        acceptPaused = false
+        acceptResumeGeneration += 1
+        source.resume()
+    }
+
     private func connectionClosed(_ id: Int) {
         connections.removeValue(forKey: id)
+        // A descriptor was just freed: accept again now rather than after the back-off.
+        resumeAccepting()
         if state == .draining && connections.isEmpty { finishShutdown() }
     }
 }
