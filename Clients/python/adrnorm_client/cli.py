@@ -145,23 +145,38 @@ def _normalize(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+#: The mention-result schema shared with ``adrnorm normalize --emit mentions``
+#: and ``adrnorm call normalize`` (docs/PIPELINE.md §Mention results).
+MENTION_RESULT_SCHEMA = "adrnorm.mention_result/1"
+
+
+def _term_json(t: Any) -> Dict[str, Any]:
+    return {"pt_code": t.pt_code, "pt_name": t.pt_name, "llt_names": list(t.llt_names),
+            "hlt_name": t.hlt_name, "hlgt_name": t.hlgt_name, "soc_name": t.soc_name,
+            "soc_code": t.soc_code}
+
+
 def _result_json(r: NormalizeResult, mention: str) -> dict:
-    d: Dict[str, Any] = {"id": r.id, "mention": mention}
+    d: Dict[str, Any] = {"schema": MENTION_RESULT_SCHEMA, "id": r.id, "mention": mention}
     if not r.ok:
         d["error"] = {"code": r.error.code.name, "message": r.error.message}  # type: ignore[union-attr]
         return d
     d["pt_codes"] = list(r.pt_codes)
-    d["matches"] = [{"pt_code": m.term.pt_code, "pt_name": m.term.pt_name,
-                     "probability": m.probability, "retrieval_rank": m.retrieval_rank}
-                    for m in r.matches]
+    d["matches"] = [{"term": _term_json(m.term), "probability": m.probability,
+                     "retrieval_rank": m.retrieval_rank} for m in r.matches]
     if r.top_scored:
-        d["top_scored"] = [{"pt_code": c.term.pt_code, "pt_name": c.term.pt_name,
-                            "probability": c.probability, "bm25_score": c.bm25_score,
-                            "retrieval_rank": c.retrieval_rank} for c in r.top_scored]
+        d["top_scored"] = [{"term": _term_json(c.term), "probability": c.probability,
+                            "retrieval_rank": c.retrieval_rank, "bm25_score": c.bm25_score}
+                           for c in r.top_scored]
+    d["scorer"] = {1: "model", 2: "lexical"}.get(int(r.scorer), "")
     d["threshold"] = r.threshold
+    d["precision"] = r.precision
     d["cached"] = r.cached
-    if r.precision:
-        d["precision"] = r.precision
+    if r.timings is not None:
+        t = r.timings
+        d["timings"] = {"retrieval_ms": t.retrieval_ms, "tokenization_ms": t.tokenization_ms,
+                        "queue_wait_ms": t.queue_wait_ms, "inference_ms": t.inference_ms,
+                        "total_ms": t.total_ms}
     return d
 
 

@@ -18,6 +18,16 @@ def test_normalize_texts(server, certs):
     lines = [json.loads(x) for x in p.stdout.splitlines()]
     assert [(x["id"], x["mention"]) for x in lines] == [("1", "吃完药后一直犯困头晕"), ("2", "恶心想吐")]
     assert all(isinstance(x["pt_codes"], list) and "error" not in x for x in lines)
+    # The mention-result schema shared with adrnorm normalize --emit mentions
+    # and adrnorm call normalize (docs/PIPELINE.md §Mention results).
+    for x in lines:
+        assert x["schema"] == "adrnorm.mention_result/1"
+        assert {"matches", "scorer", "threshold", "precision", "cached"} <= set(x)
+        for m in x["matches"]:
+            assert set(m["term"]) == {"pt_code", "pt_name", "llt_names", "hlt_name", "hlgt_name",
+                                      "soc_name", "soc_code"}
+            assert {"probability", "retrieval_rank"} <= set(m)
+        assert x["pt_codes"] == [m["term"]["pt_code"] for m in x["matches"]]
     assert p.stderr == ""  # no progress bar for TEXT arguments
 
 

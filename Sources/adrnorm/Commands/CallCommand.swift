@@ -106,11 +106,13 @@ struct Call: AsyncParsableCommand {
                 print(CallJSON.score(r))
             case "normalize":
                 for mention in mentions {
-                    print(CallJSON.normalize(try await client.normalize(request(mention, id: ""), timeout: deadline)))
+                    let r = try await client.normalize(request(mention, id: ""), timeout: deadline)
+                    print(MentionResultJSON(r, mention: mention).line())
                 }
             default:   // normalize-stream
                 let requests = mentions.enumerated().map { request($0.element, id: String($0.offset + 1)) }
-                for r in try await client.normalizeStream(requests, timeout: deadline) { print(CallJSON.normalize(r)) }
+                let results = try await client.normalizeStream(requests, timeout: deadline)
+                for (r, mention) in zip(results, mentions) { print(MentionResultJSON(r, mention: mention).line()) }
             }
         } catch {
             if case .status(let code, let message) = error {
@@ -169,39 +171,6 @@ enum CallJSON {
                     ("logit_1", JSONText.number(s.logit1)), ("prob_0", JSONText.number(s.prob0)),
                     ("prob_1", JSONText.number(s.prob1))])
         }.joined(separator: ", ") + "]"), ("precision", JSONText.quote(r.precision))])
-    }
-
-    static func normalize(_ r: AdrnormV1.NormalizeResponse) -> String {
-        if let e = r.error {
-            return object([("id", JSONText.quote(r.id)), ("error", object([("code", JSONText.quote("\(e.code)")),
-                                                                          ("message", JSONText.quote(e.message))]))])
-        }
-        var fields: [(String, String)] = [
-            ("id", JSONText.quote(r.id)),
-            ("scorer", JSONText.quote(r.scorer == .model ? "model" : "lexical")),
-            ("threshold", JSONText.number(r.threshold)),
-            ("matches", "[" + r.matches.map { m in
-                object(term(m.term) + [("probability", JSONText.number(m.probability)),
-                                       ("retrieval_rank", "\(m.retrievalRank)")])
-            }.joined(separator: ", ") + "]"),
-        ]
-        if !r.topScored.isEmpty {
-            fields.append(("top_scored", "[" + r.topScored.map { c in
-                object(term(c.term) + [("probability", JSONText.number(c.probability)),
-                                       ("bm25_score", JSONText.number(c.bm25Score)),
-                                       ("retrieval_rank", "\(c.retrievalRank)")])
-            }.joined(separator: ", ") + "]"))
-        }
-        if let t = r.timings {
-            fields.append(("timings_ms", object([("retrieval", JSONText.number(t.retrievalMs)),
-                                                 ("tokenization", JSONText.number(t.tokenizationMs)),
-                                                 ("queue_wait", JSONText.number(t.queueWaitMs)),
-                                                 ("inference", JSONText.number(t.inferenceMs)),
-                                                 ("total", JSONText.number(t.totalMs))])))
-        }
-        fields.append(("cached", r.cached ? "true" : "false"))
-        if !r.precision.isEmpty { fields.append(("precision", JSONText.quote(r.precision))) }
-        return object(fields)
     }
 
     static func info(_ r: AdrnormV1.InfoResponse) -> String {

@@ -13,7 +13,8 @@ struct Normalize: ParsableCommand {
             and label computed), JSONL with mention_id and text_a (or raw_term), or plain text, one mention per \
             line. --emit pairs (default) writes prediction JSONL (the schema of docs/PIPELINE.md §Data formats), one line per retrieved \
             candidate, with prob_1 and pred_label (prob_1 ≥ --threshold); it feeds `adrnorm evaluate`. \
-            --emit mentions writes one line per mention with its predicted PT set. Progress and the final report \
+            --emit mentions writes one line per mention in the mention-result schema of docs/PIPELINE.md \
+            §Mention results (adrnorm.mention_result/1, the same as adrnorm call normalize and the Python CLI). Progress and the final report \
             go to stderr. A bad input line or an invalid mention stops the run with its line number, unless \
             --on-error skip, which skips and counts it; a run in which every line was skipped fails (exit 1). \
             Settings are checked before any input is read: a bad flag fails at once, never line by line. \
@@ -69,6 +70,7 @@ struct Normalize: ParsableCommand {
         defer { pipeline.shutdown() }
         let scorerKind = scorer.map { ScorerKind(rawValue: $0)! } ?? pipeline.defaultScorer
         let k = try checkSettings(pipeline, scorer: scorerKind)
+        let precision = pipeline.model?.model.options.precision.rawValue ?? ""
         if let note = k.capNote(name: "--top-k") { Stderr.write("adrnorm normalize: \(note)\n") }
 
         let input = try MentionInput.read(path: self.input, onError: policy)
@@ -88,7 +90,7 @@ struct Normalize: ParsableCommand {
                 let line = input.lines[index]
                 switch result {
                 case .success(let r):
-                    written.rows += write(r, for: line.mention, to: sink)
+                    written.rows += write(r, for: line.mention, precision: precision, to: sink)
                     written.mentions += 1
                 case .failure(let error):
                     let problem = MentionInputError(file: self.input, line: line.number, problem: "\(error)")
@@ -176,23 +178,11 @@ struct Normalize: ParsableCommand {
     }
 
     /// Writes one mention's rows; returns how many.
-    private func write(_ r: NormalizationResult, for mention: MentionRecord, to sink: OutputSink) -> Int {
+    private func write(_ r: NormalizationResult, for mention: MentionRecord, precision: String, to sink: OutputSink) -> Int {
         if emit == "mentions" {
-            var line = "{\"mention_id\": \(JSONText.quote(r.id)), \"text\": \(JSONText.quote(r.mention)), "
-                + "\"scorer\": \(JSONText.quote(r.scorer.rawValue)), \"threshold\": \(JSONText.number(r.threshold)), "
-                + "\"predicted_pt_codes\": \(JSONText.array(r.matches.map(\.term.ptCode))), \"predicted\": ["
-            line += r.matches.map { m in
-                "{\"pt_code\": \(JSONText.quote(m.term.ptCode)), \"pt_name\": \(JSONText.quote(m.term.ptName)), "
-                    + "\"prob_1\": \(JSONText.number(m.probability)), \"retrieval_rank\": \(m.retrievalRank), "
-                    + "\"hlt_name\": \(JSONText.quote(m.term.hltName)), \"hlgt_name\": \(JSONText.quote(m.term.hlgtName)), "
-                    + "\"soc_name\": \(JSONText.quote(m.term.socName))}"
-            }.joined(separator: ", ")
-            line += "]"
-            if mention.hasGold {
-                line += ", \"gold_pt_codes\": \(JSONText.array(mention.goldPTCodes)), "
-                    + "\"gold_soc_codes\": \(JSONText.array(mention.goldSOCCodes))"
-            }
-            sink.write(line + "}\n")
+            var result = MentionResultJSON(r, precision: precision)
+            if mention.hasGold { result.gold = (mention.goldPTCodes, mention.goldSOCCodes) }
+            sink.write(result.line() + "\n")
             return 1
         }
         for c in r.candidates {
