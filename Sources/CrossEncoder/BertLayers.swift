@@ -89,31 +89,19 @@ public struct Linear: Sendable {
             let rowScales = scratch.rowScales.pointer, zeroPoints = scratch.zeroPoints
             RowQuantizer.quantize(input, rows: rows, columns: inFeatures, stride: stride,
                                   into: quantizedInput, scales: rowScales, zeroPoints: zeroPoints)
-            // Row blocks: the s32 products of a block are scaled back while
-            // they are still in cache, instead of a whole [rows, out] int32
-            // matrix going out to memory and back.
             scratch.forEachColumnBlock(outFeatures) { columns in
-                var first = 0
-                while first < rows {
-                    let m = min(Linear.int8RowBlock, rows - first)
-                    Int8GEMM.multiply(m: m, n: columns.count, k: inFeatures, a: quantizedInput + first * inFeatures,
-                                      lda: inFeatures, b: q.values + columns.lowerBound * inFeatures, ldb: inFeatures,
-                                      c: accumulators + columns.lowerBound, ldc: outFeatures)
-                    let out = output + first * outFeatures
-                    RowQuantizer.dequantize(accumulators, rows: m, columns: columns, ldc: outFeatures,
-                                            rowScales: rowScales + first, zeroPoints: zeroPoints + first, weights: q,
-                                            bias: bias.pointer, into: out)
-                    if case .gelu = epilogue {
-                        for r in 0..<m { Activation.gelu(out + r * outFeatures + columns.lowerBound, count: columns.count) }
-                    }
-                    first += m
+                Int8GEMM.multiply(m: rows, n: columns.count, k: inFeatures, a: quantizedInput, lda: inFeatures,
+                                  b: q.values + columns.lowerBound * inFeatures, ldb: inFeatures,
+                                  c: accumulators + columns.lowerBound, ldc: outFeatures)
+                RowQuantizer.dequantize(accumulators, rows: rows, columns: columns, ldc: outFeatures,
+                                        rowScales: rowScales, zeroPoints: zeroPoints, weights: q, bias: bias.pointer,
+                                        into: output)
+                if case .gelu = epilogue {
+                    for r in 0..<rows { Activation.gelu(output + r * outFeatures + columns.lowerBound, count: columns.count) }
                 }
             }
         }
     }
-
-    /// Rows per int8 GEMM call: 256 × 3,072 s32 products (3 MiB) stay in cache.
-    static let int8RowBlock = 256
 }
 
 /// Layer normalisation over the hidden dimension, with learned scale and shift.

@@ -69,7 +69,7 @@ final class ForwardScratch {
         firstTokens = FloatStorage(uninitializedCount: batch.count * h)
         let int8Rows = precision == .int8 ? t : 0
         quantizedInput = .allocate(capacity: max(1, int8Rows * max(h, config.intermediateSize)))
-        accumulators = .allocate(capacity: max(1, min(int8Rows, Linear.int8RowBlock) * max(3 * h, config.intermediateSize)))
+        accumulators = .allocate(capacity: max(1, int8Rows * max(3 * h, config.intermediateSize)))
         rowScales = FloatStorage(uninitializedCount: int8Rows)
         zeroPoints = .allocate(capacity: max(1, int8Rows))
     }
