@@ -56,8 +56,6 @@ public struct Linear: Sendable {
         }
     }
 
-    var isQuantized: Bool { if case .int8 = weights { true } else { false } }
-
     /// Bytes of weights and bias.
     var byteCount: Int {
         switch weights {

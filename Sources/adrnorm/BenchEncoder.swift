@@ -30,9 +30,10 @@ enum BenchEncoder {
                                                       options: EncoderOptions(precision: options.precision, threads: options.threads))
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
         let c = model.config
+        let rssAfter = ProcessMemory.residentBytes()
         print(String(format: "{\"case\": \"load\", \"precision\": \"%@\", \"seconds\": %.2f, \"weight_bytes\": %d, "
                      + "\"rss_bytes\": %d, \"rss_added_bytes\": %d}", options.precision.rawValue, loadSeconds,
-                     model.bert.weightBytes, ProcessMemory.residentBytes(), ProcessMemory.residentBytes() - rssBefore))
+                     model.bert.weightBytes, rssAfter, rssAfter - rssBefore))
         // The hardware baselines, on the shape of a bert-base feed-forward
         // GEMM over the whole fixed-length batch: fp32 with OpenBLAS's own
         // threads, and the int8 GEMM split over the threads as the encoder does.

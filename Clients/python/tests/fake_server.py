@@ -377,6 +377,18 @@ class _Connection:
                 self.send(*out)
 
 
+def server_tls_context(certs: str) -> ssl.SSLContext:
+    """The test servers' TLS: 1.3, the dev server certificate, client
+    certificates required against the dev CA, ALPN adrn/1."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(os.path.join(certs, "server.pem"), os.path.join(certs, "server.key"))
+    ctx.load_verify_locations(os.path.join(certs, "ca.pem"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.set_alpn_protocols(["adrn/1"])
+    return ctx
+
+
 class FakeServer:
     """A fake adrnorm server on 127.0.0.1 (an ephemeral port); see the module doc."""
 
@@ -385,12 +397,7 @@ class FakeServer:
 
     def __init__(self, certs: str, *, max_concurrent_streams: int = 64, initial_stream_credit: int = 32,
                  max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES, port: int = 0) -> None:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.load_cert_chain(os.path.join(certs, "server.pem"), os.path.join(certs, "server.key"))
-        ctx.load_verify_locations(os.path.join(certs, "ca.pem"))
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.set_alpn_protocols(["adrn/1"])
+        ctx = server_tls_context(certs)
         self.context = ctx
         self.max_concurrent_streams = max_concurrent_streams
         self.initial_stream_credit = initial_stream_credit

@@ -23,7 +23,6 @@ blocking step here has a timeout.
 
 from __future__ import annotations
 
-import os
 import queue
 import select
 import socket
@@ -32,6 +31,8 @@ import struct
 import threading
 import time
 from typing import List, Optional
+
+from fake_server import server_tls_context
 
 from adrnorm_client._proto.adrnorm.wire.v1 import frame_pb2 as wire
 
@@ -48,12 +49,7 @@ class ScriptedPeer:
     host = "127.0.0.1"
 
     def __init__(self, certs: str, *, hello: bool = True) -> None:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.load_cert_chain(os.path.join(certs, "server.pem"), os.path.join(certs, "server.key"))
-        ctx.load_verify_locations(os.path.join(certs, "ca.pem"))
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.set_alpn_protocols(["adrn/1"])
+        ctx = server_tls_context(certs)
         self._ctx = ctx
         self._hello = hello
         self._listener = socket.create_server((self.host, 0))
