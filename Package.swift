@@ -1,9 +1,13 @@
 // swift-tools-version:6.0
 //
-// Layers: adrnorm → RPC → Normalization → {CrossEncoder,
-// Retrieval → Terminology}. Each C module is imported by exactly one Swift
-// module: OpenSSL (through CShims) and protobuf-c (through AdrnormProto) by
-// RPC, OpenBLAS and oneDNN by CrossEncoder.
+// Layers (docs/ARCHITECTURE.md):
+//   adrnorm → ServiceAdapter → {RPCServer, Normalization}
+//   adrnorm → RPCClient
+//   RPCServer, RPCClient → Transport → Wire
+//   Normalization → {CrossEncoder, Retrieval → Terminology}
+// Each C module is imported by exactly one Swift module, so the package
+// enforces who may touch it: OpenSSL (with CShims) by Transport,
+// protobuf-c (with AdrnormProto) by Wire, OpenBLAS and oneDNN by CrossEncoder.
 import PackageDescription
 
 
@@ -46,18 +50,27 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
         .target(name: "Normalization",
                 dependencies: ["Terminology", "Retrieval", "CrossEncoder"]),
-        .target(name: "RPC",
-                dependencies: [
-                    "Normalization", "CShims", "COpenSSL", "AdrnormProto", "CProtobufC",
-                    .product(name: "Logging", package: "swift-log"),
-                ]),
+        // Frames, service messages (the Swift mirror of Protos/), status
+        // codes and the error values every RPC layer reports.
+        .target(name: "Wire", dependencies: ["AdrnormProto", "CProtobufC"]),
+        // Sockets, TLS (OpenSSL) and the framed, non-blocking SecureChannel.
+        .target(name: "Transport", dependencies: ["Wire", "CShims", "COpenSSL"]),
+        // The protocol-v1 server: listener, connections, streams, admission.
+        .target(name: "RPCServer",
+                dependencies: ["Wire", "Transport", .product(name: "Logging", package: "swift-log")]),
+        // The protocol-v1 client used by `adrnorm call` and the benchmarks.
+        .target(name: "RPCClient", dependencies: ["Wire", "Transport"]),
+        // The adrnorm.v1.Normalizer service on top of the pipeline: wire
+        // messages in, NormalizationPipeline and ScoringScheduler calls out.
+        .target(name: "ServiceAdapter",
+                dependencies: ["Wire", "RPCServer", "Normalization", "Retrieval", "Terminology"]),
         .executableTarget(name: "adrnorm",
                           dependencies: [
-                              "RPC", "Normalization", "Retrieval", "CrossEncoder", "Terminology",
+                              "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter",
+                              "Normalization", "Retrieval", "CrossEncoder", "Terminology",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),
-        // Health round trips over mTLS on loopback (issue 6 benchmark).
 
         // ---- Tests ----
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology"]),
@@ -67,8 +80,8 @@ let package = Package(
         .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
         .testTarget(name: "NormalizationTests", dependencies: ["Normalization", "Terminology", "Retrieval", "CrossEncoder"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "RPCTests", dependencies: ["RPC"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RPC", "Normalization", "CrossEncoder", "Terminology"],
+        .testTarget(name: "RPCTests", dependencies: ["Wire", "Transport", "RPCServer", "RPCClient"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter", "Normalization", "CrossEncoder", "Terminology"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

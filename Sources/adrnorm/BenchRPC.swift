@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Normalization
-import RPC
+import RPCClient
+import RPCServer
+import ServiceAdapter
+import Wire
 
 /// `adrnorm bench rpc`: Health round trips over mTLS on loopback, and a
 /// 100-candidate Normalize on the real pipeline timed directly and over RPC,

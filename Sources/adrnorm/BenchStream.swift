@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import RPC
+import RPCClient
+import Transport
+import Wire
 
 /// `adrnorm bench stream`: the Swift client's NormalizeStream throughput
 /// against a running server, the baseline that Scripts/bench-clients puts

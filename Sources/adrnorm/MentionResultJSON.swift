@@ -1,5 +1,5 @@
 import Normalization
-import RPC
+import Wire
 import Terminology
 
 /// The one JSON shape of a normalized mention (docs/PIPELINE.md §Mention

@@ -2,7 +2,10 @@ import ArgumentParser
 import CrossEncoder
 import Foundation
 import Normalization
-import RPC
+import RPCServer
+import ServiceAdapter
+import Transport
+import Wire
 import Terminology
 
 /// Options shared by the commands that run the whole pipeline (`normalize`,

@@ -1,5 +1,9 @@
 import Foundation
-import RPC
+import RPCClient
+import RPCServer
+import ServiceAdapter
+import Transport
+import Wire
 import Testing
 #if canImport(Glibc)
 import Glibc

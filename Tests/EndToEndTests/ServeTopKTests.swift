@@ -2,7 +2,11 @@ import CrossEncoder
 import Foundation
 import Logging
 import Normalization
-import RPC
+import RPCClient
+import RPCServer
+import ServiceAdapter
+import Transport
+import Wire
 import Terminology
 import Testing
 

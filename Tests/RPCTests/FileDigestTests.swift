@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-import RPC
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 @Suite("SHA-256 of a weights file")
 struct FileDigestTests {

@@ -1,5 +1,8 @@
 import Testing
-import RPC
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 @Suite("Frame encoding through the protobuf-c generated code")
 struct FrameProtobufTests {

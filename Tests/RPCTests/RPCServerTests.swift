@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-import RPC
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 /// The server and client over real mutual TLS on loopback, with a fake
 /// NormalizerService.

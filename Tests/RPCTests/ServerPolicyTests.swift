@@ -1,7 +1,10 @@
 import Foundation
 import Logging
 import Testing
-import RPC
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 /// Keeps every log record for assertions.
 final class LogRecorder: @unchecked Sendable {

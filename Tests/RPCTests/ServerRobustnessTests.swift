@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-import RPC
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 /// Issue 16, item 7: out-of-range timeouts, long method names and a
 /// repeated HalfClose must neither trap the server nor mislead the client.

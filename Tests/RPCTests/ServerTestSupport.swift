@@ -1,7 +1,10 @@
 import Foundation
 import Logging
 import Testing
-import RPC
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 /// A one-shot event a test can wait for without sleeping.
 final class Event: @unchecked Sendable {

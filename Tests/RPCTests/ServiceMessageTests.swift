@@ -1,5 +1,8 @@
 import Testing
-import RPC
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 @Suite("Service messages through protobuf-c")
 struct ServiceMessageTests {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import RPC
+import RPCClient
+import Transport
+import Wire
 import Terminology
 
 /// `adrnorm call`: one call to a running server, printed as JSON — a client

@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import Normalization
-import RPC
+import RPCServer
+import ServiceAdapter
+import Transport
+import Wire
 
 /// `adrnorm serve`: the six methods of docs/PROTOCOL.md §The service over mutually
 /// authenticated TLS (docs/PROTOCOL.md §Transport and TLS), until SIGTERM/SIGINT drains it.

@@ -1,3 +1,5 @@
+import Transport
+import Wire
 import Foundation
 import Logging
 
@@ -105,7 +107,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
 
     // MARK: - SecureChannelDelegate
 
-    func channelDidCompleteHandshake(_ channel: SecureChannel) {
+    package func channelDidCompleteHandshake(_ channel: SecureChannel) {
         peer = channel.tls.peerIdentity
         allowed = environment.allowlist.isEmpty || (peer?.allNames.contains { environment.allowlist.contains($0) } ?? false)
         logger[metadataKey: "peer"] = "\(peer?.name ?? "(no client certificate)")"
@@ -125,7 +127,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         scheduleIdleCheck()
     }
 
-    func channel(_ channel: SecureChannel, didReceive frame: Frame) {
+    package func channel(_ channel: SecureChannel, didReceive frame: Frame) {
         if case .hello(let hello) = frame.kind {
             guard !helloReceived else { return connectionError("a second Hello on the connection") }
             guard hello.protocolVersion == 1 else {
@@ -164,11 +166,11 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         }
     }
 
-    func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
+    package func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
         connectionError(error.description, code: .invalidArgument)
     }
 
-    func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
+    package func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
         cancelAllStreams(.cancelled)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - opened.uptimeNanoseconds) / 1e9
         if let error, !channel.tls.handshakeComplete {
@@ -423,24 +425,6 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             } else {
                 self.scheduleIdleCheck()
             }
-        }
-    }
-}
-
-extension Frame.Kind {
-    /// The frame kind's name as in frame.proto, for messages.
-    var name: String {
-        switch self {
-        case .hello: "Hello"
-        case .call: "Call"
-        case .message: "Message"
-        case .halfClose: "HalfClose"
-        case .status: "Status"
-        case .cancel: "Cancel"
-        case .credit: "Credit"
-        case .ping: "Ping"
-        case .pong: "Pong"
-        case .goAway: "GoAway"
         }
     }
 }

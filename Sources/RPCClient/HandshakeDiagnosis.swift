@@ -1,3 +1,5 @@
+import Transport
+import Wire
 import Foundation
 
 /// Turns a connection set-up failure into a message that says which

@@ -1,3 +1,6 @@
+import Transport
+import Wire
+
 /// Typed calls of `adrnorm.v1.Normalizer` over an `RPCClient`.
 extension RPCClient {
     public func retrieve(_ request: AdrnormV1.RetrieveRequest, timeout: Duration? = nil)

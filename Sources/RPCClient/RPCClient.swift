@@ -1,3 +1,5 @@
+import Transport
+import Wire
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -229,12 +231,12 @@ public final class RPCClient: @unchecked Sendable {
 }
 
 extension RPCClient: SecureChannelDelegate {
-    func channelDidCompleteHandshake(_ channel: SecureChannel) {
+    package func channelDidCompleteHandshake(_ channel: SecureChannel) {
         channel.send(Frame(streamID: .connection, kind: .hello(.init(protocolVersion: 1,
                                                                       clientName: configuration.clientName))))
     }
 
-    func channel(_ channel: SecureChannel, didReceive frame: Frame) {
+    package func channel(_ channel: SecureChannel, didReceive frame: Frame) {
         switch frame.kind {
         case .hello(let serverHello):
             guard hello == nil else { return }
@@ -264,11 +266,11 @@ extension RPCClient: SecureChannelDelegate {
         }
     }
 
-    func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
+    package func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
         channel.close(error: error)
     }
 
-    func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
+    package func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
         let ending = ConnectionEnd(goAway: goAway, error: error)
         end = ending
         let failure = endError(ending)

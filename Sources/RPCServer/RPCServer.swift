@@ -1,3 +1,5 @@
+import Transport
+import Wire
 import Foundation
 import Logging
 #if canImport(Glibc)

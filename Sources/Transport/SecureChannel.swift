@@ -1,3 +1,4 @@
+import Wire
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -5,7 +6,7 @@ import Glibc
 
 /// What a `SecureChannel` reports to its owner. Every call arrives on the
 /// channel's queue.
-protocol SecureChannelDelegate: AnyObject {
+package protocol SecureChannelDelegate: AnyObject {
     /// The TLS handshake finished; frames may flow.
     func channelDidCompleteHandshake(_ channel: SecureChannel)
     func channel(_ channel: SecureChannel, didReceive frame: Frame)
@@ -24,10 +25,10 @@ protocol SecureChannelDelegate: AnyObject {
 /// (the sources' handlers run there, and the public entry points must be
 /// called there); the descriptor is closed only in the sources' cancel
 /// handlers, after both sources are cancelled.
-final class SecureChannel: @unchecked Sendable {
-    let queue: DispatchQueue
-    weak var delegate: SecureChannelDelegate?
-    let tls: TLSSession
+package final class SecureChannel: @unchecked Sendable {
+    package let queue: DispatchQueue
+    package weak var delegate: SecureChannelDelegate?
+    package let tls: TLSSession
 
     /// `lingering`: our output is sent and our side shut down; input is read
     /// and discarded until the peer closes (or a short timeout), so that
@@ -60,10 +61,10 @@ final class SecureChannel: @unchecked Sendable {
     private var inReadEvent = false
     private let readBuffer: UnsafeMutableRawBufferPointer
     /// Above this many unsent bytes the channel stops reading (docs/PROTOCOL.md §Credits).
-    let outputLimit: Int
-    private(set) var lastActivity = DispatchTime.now()
+    package let outputLimit: Int
+    package private(set) var lastActivity = DispatchTime.now()
 
-    init(fd: Int32, tls: TLSSession, queue: DispatchQueue, maxFrameBytes: UInt32, outputLimit: Int) {
+    package init(fd: Int32, tls: TLSSession, queue: DispatchQueue, maxFrameBytes: UInt32, outputLimit: Int) {
         self.fd = fd
         self.tls = tls
         self.queue = queue
@@ -94,21 +95,21 @@ final class SecureChannel: @unchecked Sendable {
 
     /// Starts watching the socket; a client also sends its ClientHello.
     /// Call on `queue`, once.
-    func start(asClient: Bool) {
+    package func start(asClient: Bool) {
         dispatchPrecondition(condition: .onQueue(queue))
         setInterest(read: true, write: false)
         if asClient { advanceTLS(); flush() }
     }
 
-    var isOpen: Bool { state == .open }
-    var isClosed: Bool { state == .closed }
+    package var isOpen: Bool { state == .open }
+    package var isClosed: Bool { state == .closed }
 
     /// Unsent bytes (TLS records) waiting for the socket.
-    var pendingOutputBytes: Int { ciphertextOut.count - ciphertextOffset + plaintextOut.count }
+    package var pendingOutputBytes: Int { ciphertextOut.count - ciphertextOffset + plaintextOut.count }
 
     /// Queues a frame. Outside a read event it is encrypted and sent now;
     /// inside one, with everything else the event produced.
-    func send(_ frame: Frame) {
+    package func send(_ frame: Frame) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state == .open else { return }
         plaintextOut.append(contentsOf: frame.lengthPrefixed())
@@ -116,7 +117,7 @@ final class SecureChannel: @unchecked Sendable {
     }
 
     /// Queues raw bytes as if they were frames (protocol tests only).
-    func sendRaw(_ bytes: [UInt8]) {
+    package func sendRaw(_ bytes: [UInt8]) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state == .open else { return }
         plaintextOut.append(contentsOf: bytes)
@@ -124,7 +125,7 @@ final class SecureChannel: @unchecked Sendable {
     }
 
     /// Stops or resumes reading from the socket at the owner's request.
-    func setReadingPaused(_ paused: Bool) {
+    package func setReadingPaused(_ paused: Bool) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state == .open || state == .handshaking else { return }
         readingPausedByOwner = paused
@@ -132,7 +133,7 @@ final class SecureChannel: @unchecked Sendable {
     }
 
     /// Sends what is queued plus a TLS close_notify, then closes.
-    func closeGracefully() {
+    package func closeGracefully() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state == .open || state == .handshaking else { return }
         // Frames that arrive after this decision are not acted on.
@@ -146,7 +147,7 @@ final class SecureChannel: @unchecked Sendable {
     }
 
     /// Closes now, dropping unsent output.
-    func close(error: RPCError?) {
+    package func close(error: RPCError?) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state != .closed else { return }
         state = .closed

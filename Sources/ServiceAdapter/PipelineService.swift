@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
 import Normalization
+import RPCServer
+import Wire
 import Retrieval
 import Terminology
 

@@ -75,3 +75,21 @@ public struct Frame: Equatable, Sendable {
         }
     }
 }
+
+extension Frame.Kind {
+    /// The frame kind's name as in frame.proto, for messages.
+    public var name: String {
+        switch self {
+        case .hello: "Hello"
+        case .call: "Call"
+        case .message: "Message"
+        case .halfClose: "HalfClose"
+        case .status: "Status"
+        case .cancel: "Cancel"
+        case .credit: "Credit"
+        case .ping: "Ping"
+        case .pong: "Pong"
+        case .goAway: "GoAway"
+        }
+    }
+}

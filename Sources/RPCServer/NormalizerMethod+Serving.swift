@@ -1,17 +1,9 @@
-/// The methods of `adrnorm.v1.Normalizer` and how each request is routed to
-/// a `NormalizerService`: decode (bad bytes → INVALID_ARGUMENT), call,
-/// encode. Runs on a worker thread.
-public enum NormalizerMethod: String, Sendable, CaseIterable {
-    case retrieve = "/adrnorm.v1.Normalizer/Retrieve"
-    case score = "/adrnorm.v1.Normalizer/Score"
-    case normalize = "/adrnorm.v1.Normalizer/Normalize"
-    case normalizeStream = "/adrnorm.v1.Normalizer/NormalizeStream"
-    case info = "/adrnorm.v1.Normalizer/Info"
-    case health = "/adrnorm.v1.Normalizer/Health"
+import Wire
 
-    /// True for the bidirectional stream; the rest are unary.
-    public var isStreaming: Bool { self == .normalizeStream }
-
+/// How each request of a `NormalizerMethod` is routed to a
+/// `NormalizerService`: decode (bad bytes → INVALID_ARGUMENT), call, encode.
+/// Runs on a worker thread.
+extension NormalizerMethod {
     /// Serves one unary request: the encoded response, or the error for the
     /// call's status.
     func serveUnary(_ payload: [UInt8], service: any NormalizerService,

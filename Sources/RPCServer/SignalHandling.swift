@@ -1,3 +1,5 @@
+import Transport
+import Wire
 import Foundation
 
 /// Watches SIGTERM and SIGINT through `DispatchSourceSignal` so `serve` can

@@ -1,3 +1,4 @@
+import Wire
 import Foundation
 internal import COpenSSL
 internal import CShims

@@ -1,5 +1,9 @@
 import Foundation
 import Logging
+import RPCClient
+import RPCServer
+import Transport
+import Wire
 
 /// Measures Health round trips over mutual TLS on loopback: an `RPCServer`
 /// with a trivial service and `RPCClient`s in the same process, so the

@@ -16,7 +16,7 @@ public struct ServiceError: Error, Equatable, Sendable, CustomStringConvertible 
 
 /// The single mapping from an error met while serving a call to the wire
 /// status sent to the caller.
-func wireStatus(for error: any Error) -> (code: StatusCode, message: String) {
+package func wireStatus(for error: any Error) -> (code: StatusCode, message: String) {
     switch error {
     case let e as ServiceError: (e.code, e.message)
     case let e as RPCError: (e.statusCode, e.description)

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Wire
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -6,7 +7,7 @@ import Darwin
 
 /// The outcome of a non-blocking system call: it did something, or it
 /// would have blocked (`EAGAIN`/`EWOULDBLOCK`, or `EINPROGRESS` for connect).
-enum IOResult<Value> {
+package enum IOResult<Value> {
     case processed(Value)
     case wouldBlock
 }
@@ -15,7 +16,7 @@ enum IOResult<Value> {
 /// retried, `EAGAIN` becomes `.wouldBlock`, anything else throws
 /// `RPCError.system` naming the call.
 @inline(__always)
-func checkedSyscall<T: FixedWidthInteger>(_ name: String, inProgressIsWouldBlock: Bool = false,
+package func checkedSyscall<T: FixedWidthInteger>(_ name: String, inProgressIsWouldBlock: Bool = false,
                                           _ body: () -> T) throws(RPCError) -> IOResult<T> {
     while true {
         let result = body()

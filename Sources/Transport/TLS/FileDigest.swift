@@ -1,3 +1,4 @@
+import Wire
 internal import COpenSSL
 import Foundation
 

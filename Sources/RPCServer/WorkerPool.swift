@@ -1,3 +1,5 @@
+import Transport
+import Wire
 import Foundation
 
 /// A fixed set of threads that run service calls off the I/O queues, with a

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Wire
 import Glibc
 #endif
 import Foundation
@@ -7,10 +8,10 @@ import Foundation
 /// Descriptors are created non-blocking and close-on-exec. Whoever owns a
 /// descriptor closes it (in a Dispatch source's cancel handler once a source
 /// watches it); these functions never close one they did not just create.
-enum Socket {
+package enum Socket {
     /// A listening socket bound to `address`; returns the descriptor and the
     /// port actually bound (the kernel's choice when `address.port` is 0).
-    static func listen(on address: SocketAddress, backlog: Int32 = 512) throws(RPCError) -> (fd: Int32, port: UInt16) {
+    package static func listen(on address: SocketAddress, backlog: Int32 = 512) throws(RPCError) -> (fd: Int32, port: UInt16) {
         let fd = try makeSocket(domain: address.domain)
         do throws(RPCError) {
             var one: Int32 = 1
@@ -35,7 +36,7 @@ enum Socket {
 
     /// Accepts one pending connection as a non-blocking descriptor, or
     /// `.wouldBlock` when none is pending.
-    static func accept(_ listener: Int32) throws(RPCError) -> IOResult<Int32> {
+    package static func accept(_ listener: Int32) throws(RPCError) -> IOResult<Int32> {
         // accept4 is not visible to Swift without _GNU_SOURCE; accept plus
         // fcntl does the same (the listener is ours alone, so no fork race).
         let result = try checkedSyscall("accept") { Glibc.accept(listener, nil, nil) }
@@ -49,7 +50,7 @@ enum Socket {
 
     /// Connects to `address`, waiting at most `timeout`; the descriptor
     /// returned is non-blocking.
-    static func connect(to address: SocketAddress, timeout: Duration) throws(RPCError) -> Int32 {
+    package static func connect(to address: SocketAddress, timeout: Duration) throws(RPCError) -> Int32 {
         let fd = try makeSocket(domain: address.domain)
         do throws(RPCError) {
             let started = try address.withSockAddr { (sa, len) throws(RPCError) in
@@ -74,12 +75,12 @@ enum Socket {
     }
 
     /// Reads what is available into `buffer`: `.processed(0)` is end of stream.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(RPCError) -> IOResult<Int> {
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(RPCError) -> IOResult<Int> {
         try checkedSyscall("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// Sends without ever raising SIGPIPE.
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(RPCError) -> IOResult<Int> {
+    package static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(RPCError) -> IOResult<Int> {
         try checkedSyscall("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 

@@ -1,3 +1,5 @@
+import Transport
+import Wire
 import Foundation
 
 /// The `adrnorm.v1.Normalizer` service as the RPC layer calls it
