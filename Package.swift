@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "AdrnormProto", dependencies: ["CProtobufC"]),
 
         // ---- Swift modules ----
+        // The one cancellation token from the wire to the scoring scheduler.
+        .target(name: "Cancellation"),
         .target(name: "Terminology"),
         .target(name: "Retrieval", dependencies: ["Terminology"]),
         // The encoder's kernels (LayerNorm, softmax, GELU, int8 quantization) are
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "CrossEncoder", dependencies: ["COpenBLAS", "CDNNL", "CEncoderKernels"],
                 swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
         .target(name: "Normalization",
-                dependencies: ["Terminology", "Retrieval", "CrossEncoder"]),
+                dependencies: ["Cancellation", "Terminology", "Retrieval", "CrossEncoder"]),
         // Frames, service messages (the Swift mirror of Protos/), status
         // codes and the error values every RPC layer reports.
         .target(name: "Wire", dependencies: ["AdrnormProto", "CProtobufC"]),
@@ -57,16 +59,16 @@ let package = Package(
         .target(name: "Transport", dependencies: ["Wire", "CShims", "COpenSSL"]),
         // The protocol-v1 server: listener, connections, streams, admission.
         .target(name: "RPCServer",
-                dependencies: ["Wire", "Transport", .product(name: "Logging", package: "swift-log")]),
+                dependencies: ["Cancellation", "Wire", "Transport", .product(name: "Logging", package: "swift-log")]),
         // The protocol-v1 client used by `adrnorm call` and the benchmarks.
         .target(name: "RPCClient", dependencies: ["Wire", "Transport"]),
         // The adrnorm.v1.Normalizer service on top of the pipeline: wire
         // messages in, NormalizationPipeline and ScoringScheduler calls out.
         .target(name: "ServiceAdapter",
-                dependencies: ["Wire", "RPCServer", "Normalization", "Retrieval", "Terminology"]),
+                dependencies: ["Cancellation", "Wire", "RPCServer", "Normalization", "Retrieval", "Terminology"]),
         .executableTarget(name: "adrnorm",
                           dependencies: [
-                              "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter",
+                              "Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter",
                               "Normalization", "Retrieval", "CrossEncoder", "Terminology",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
@@ -78,10 +80,10 @@ let package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Terminology"], exclude: ["Golden"]),
         // Fixtures/ holds golden files and tiny models read by path, not resources.
         .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
-        .testTarget(name: "NormalizationTests", dependencies: ["Normalization", "Terminology", "Retrieval", "CrossEncoder"],
+        .testTarget(name: "NormalizationTests", dependencies: ["Cancellation", "Normalization", "Terminology", "Retrieval", "CrossEncoder"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "RPCTests", dependencies: ["Wire", "Transport", "RPCServer", "RPCClient"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter", "Normalization", "CrossEncoder", "Terminology"],
+        .testTarget(name: "RPCTests", dependencies: ["Cancellation", "Wire", "Transport", "RPCServer", "RPCClient"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter", "Normalization", "CrossEncoder", "Terminology"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,28 +2,31 @@ import Wire
 
 /// How each request of a `NormalizerMethod` is routed to a
 /// `NormalizerService`: decode (bad bytes → INVALID_ARGUMENT), call, encode.
-/// Runs on a worker thread.
+/// Runs in the call's task, off the connection's queue.
 extension NormalizerMethod {
     /// Serves one unary request: the encoded response, or the error for the
     /// call's status.
     func serveUnary(_ payload: [UInt8], service: any NormalizerService,
-                    context: CallContext) -> Result<[UInt8], ServiceError> {
-        Result { () throws(ServiceError) -> [UInt8] in
-            if let code = context.cancellation.cancellationCode {
-                throw ServiceError(code, "the call was stopped before it started")
+                    context: CallContext) async -> Result<[UInt8], ServiceError> {
+        do throws(ServiceError) {
+            if context.cancellation.isCancelled {
+                // The server already sent this call's status.
+                throw ServiceError(.cancelled, "the call was stopped before it started")
             }
             switch self {
             case .retrieve:
-                return try service.retrieve(.init(serializedBytes: payload), context: context).serializedBytes()
+                return .success(try await service.retrieve(.init(serializedBytes: payload), context: context).serializedBytes())
             case .score:
-                return try service.score(.init(serializedBytes: payload), context: context).serializedBytes()
+                return .success(try await service.score(.init(serializedBytes: payload), context: context).serializedBytes())
             case .normalize, .normalizeStream:
-                return try service.normalize(.init(serializedBytes: payload), context: context).serializedBytes()
+                return .success(try await service.normalize(.init(serializedBytes: payload), context: context).serializedBytes())
             case .info:
-                return try service.info(.init(serializedBytes: payload), context: context).serializedBytes()
+                return .success(try await service.info(.init(serializedBytes: payload), context: context).serializedBytes())
             case .health:
-                return try service.health(.init(serializedBytes: payload), context: context).serializedBytes()
+                return .success(try await service.health(.init(serializedBytes: payload), context: context).serializedBytes())
             }
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -31,7 +34,7 @@ extension NormalizerMethod {
     /// `ItemError` (and the request's id when it could be read) for a bad
     /// item, so the stream goes on.
     static func serveStreamItem(_ payload: [UInt8], service: any NormalizerService,
-                                context: CallContext) -> [UInt8] {
+                                context: CallContext) async -> [UInt8] {
         let request: AdrnormV1.NormalizeRequest
         do {
             request = try AdrnormV1.NormalizeRequest(serializedBytes: payload)
@@ -39,12 +42,11 @@ extension NormalizerMethod {
             return AdrnormV1.NormalizeResponse(error: .init(code: error.code, message: error.message)).serializedBytes()
         }
         do {
-            var response = try service.normalize(request, context: context)
+            var response = try await service.normalize(request, context: context)
             response.id = request.id
             return response.serializedBytes()
         } catch {
-            let (code, message) = wireStatus(for: error)
-            return AdrnormV1.NormalizeResponse(id: request.id, error: .init(code: code, message: message))
+            return AdrnormV1.NormalizeResponse(id: request.id, error: .init(code: error.code, message: error.message))
                 .serializedBytes()
         }
     }

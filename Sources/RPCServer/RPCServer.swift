@@ -42,7 +42,7 @@ public final class RPCServer: @unchecked Sendable {
     private var logger: Logger { environment.logger }
 
     /// Builds the TLS context (so certificate problems surface here, naming
-    /// the files) and the worker pool.
+    /// the files).
     public init(configuration: ServerConfiguration, service: any NormalizerService,
                 logger: Logger = Logger(label: "adrnorm.rpc")) throws(RPCError) {
         try RPCServer.validate(configuration)
@@ -51,14 +51,8 @@ public final class RPCServer: @unchecked Sendable {
         } catch {
             throw .tls(error)
         }
-        let pool = WorkerPool(threads: configuration.workerThreads, capacity: configuration.maxQueuedCalls,
-                              name: "adrnorm-worker")
-        environment = ServerEnvironment(configuration: configuration, service: service, pool: pool, logger: logger,
+        environment = ServerEnvironment(configuration: configuration, service: service, logger: logger,
                                         allowlist: Set(configuration.allowedIdentities))
-    }
-
-    deinit {
-        environment.pool.stop()
     }
 
     private static func validate(_ c: ServerConfiguration) throws(RPCError) {
@@ -71,8 +65,6 @@ public final class RPCServer: @unchecked Sendable {
                     "must be at least 1, or no call could carry its request")
         try require(c.maxFrameBytes >= 1024, "max-frame-bytes", "must be at least 1024 (got \(c.maxFrameBytes))")
         try require(c.outputBufferLimit >= 16 * 1024, "output-buffer-limit", "must be at least 16 KiB")
-        try require(c.workerThreads >= 1, "worker-threads", "must be at least 1 (got \(c.workerThreads))")
-        try require(c.maxQueuedCalls >= 1, "max-queued-calls", "must be at least 1 (got \(c.maxQueuedCalls))")
         let maximum = ServerConfiguration.maximumTimeout
         try require(c.handshakeTimeout > .zero && c.handshakeTimeout <= maximum, "handshake-timeout",
                     "must be more than 0 and at most \(maximum) (got \(c.handshakeTimeout))")
@@ -166,7 +158,6 @@ public final class RPCServer: @unchecked Sendable {
     private func finishShutdown() {
         guard state == .draining else { return }
         state = .stopped
-        environment.pool.stop()
         logger.info("stopped")
         let completions = shutdownCompletions
         shutdownCompletions = []

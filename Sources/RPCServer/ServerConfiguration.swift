@@ -30,10 +30,6 @@ public struct ServerConfiguration: Sendable {
     /// Unsent output per connection above which the server stops reading
     /// that connection until the client drains it.
     public var outputBufferLimit: Int
-    /// Threads that run service calls.
-    public var workerThreads: Int
-    /// Calls waiting for a worker beyond which new ones get RESOURCE_EXHAUSTED.
-    public var maxQueuedCalls: Int
     /// Sent in Hello and Info.
     public var serverName: String
 
@@ -46,7 +42,6 @@ public struct ServerConfiguration: Sendable {
                 handshakeTimeout: Duration = .seconds(10), idleTimeout: Duration? = .seconds(300),
                 maxFrameBytes: UInt32 = FrameDecoder.defaultMaxFrameBytes, maxConcurrentStreams: UInt32 = 64,
                 initialStreamCredit: UInt32 = 16, outputBufferLimit: Int = 8 << 20,
-                workerThreads: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueuedCalls: Int = 4096,
                 serverName: String = "adrnorm") {
         self.listenAddress = listenAddress
         self.tls = tls
@@ -58,8 +53,6 @@ public struct ServerConfiguration: Sendable {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.initialStreamCredit = initialStreamCredit
         self.outputBufferLimit = outputBufferLimit
-        self.workerThreads = workerThreads
-        self.maxQueuedCalls = maxQueuedCalls
         self.serverName = serverName
     }
 }

@@ -1,5 +1,6 @@
 import Transport
 import Wire
+import Cancellation
 import Foundation
 import Logging
 
@@ -7,7 +8,6 @@ import Logging
 struct ServerEnvironment: Sendable {
     let configuration: ServerConfiguration
     let service: any NormalizerService
-    let pool: WorkerPool
     let logger: Logger
     let allowlist: Set<String>
 }
@@ -17,7 +17,8 @@ struct ServerEnvironment: Sendable {
 /// protocol of docs/PROTOCOL.md over a `SecureChannel`.
 ///
 /// @unchecked Sendable: all mutable state lives on `queue` (the channel's
-/// queue); worker threads hand results back with `queue.async`.
+/// queue); each call runs in a task of its own, which hands its result back
+/// with `queue.async`.
 final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// One open stream.
     private final class Stream {
@@ -100,7 +101,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// Drain timeout: stop everything now.
     func forceClose() {
         queue.async { [self] in
-            cancelAllStreams(.unavailable)
+            cancelAllStreams()
             channel.close(error: nil)
         }
     }
@@ -152,7 +153,6 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             halfClose(stream)
         case .cancel(let reason):
             guard let stream = existingStream(frame.streamID) else { return }
-            stream.context.cancellation.cancel(.cancelled)
             finish(stream, .cancelled, reason.isEmpty ? "cancelled by the client" : "cancelled by the client: \(reason)")
         case .ping(let payload):
             channel.send(Frame(streamID: .connection, kind: .pong(payload: payload)))
@@ -171,7 +171,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     }
 
     package func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
-        cancelAllStreams(.cancelled)
+        cancelAllStreams()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - opened.uptimeNanoseconds) / 1e9
         if let error, !channel.tls.handshakeComplete {
             logger.notice("connection refused at the handshake", metadata: ["reason": "\(error)"])
@@ -220,20 +220,19 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             return refuse(.resourceExhausted, "\(streams.count) streams are already open on this connection "
                           + "(limit \(configuration.maxConcurrentStreams)); wait for one to finish")
         }
-        let deadline = call.timeoutMilliseconds > 0
-            ? DispatchTime.now() + .milliseconds(Int(call.timeoutMilliseconds)) : nil
+        let timeout = Duration.milliseconds(Int64(call.timeoutMilliseconds))
         let context = CallContext(method: call.method, streamID: id, peer: peer, metadata: call.metadata,
-                                  deadline: deadline, cancellation: CancellationToken())
+                                  deadline: call.timeoutMilliseconds > 0 ? ContinuousClock.now + timeout : nil,
+                                  cancellation: CancellationToken())
         let stream = Stream(id: id, method: method, context: context, credit: configuration.initialStreamCredit)
         streams[id.rawValue] = stream
-        if let deadline {
+        if call.timeoutMilliseconds > 0 {
             let timer = DispatchWorkItem { [weak self] in
                 guard let self, let stream = self.streams[id.rawValue] else { return }
-                stream.context.cancellation.cancel(.deadlineExceeded)
                 self.finish(stream, .deadlineExceeded, "deadline of \(call.timeoutMilliseconds) ms exceeded")
             }
             stream.deadlineTimer = timer
-            queue.asyncAfter(deadline: deadline, execute: timer)
+            queue.asyncAfter(deadline: .now() + timeout.dispatchInterval, execute: timer)
         }
         if let payload = call.payload { receive(payload, on: stream) }
         if call.halfClose, streams[id.rawValue] != nil { halfClose(stream) }
@@ -244,7 +243,6 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             return finish(stream, .invalidArgument, "a request message after half-close on \(stream.id)")
         }
         guard stream.credit > 0 else {
-            stream.context.cancellation.cancel(.resourceExhausted)
             return finish(stream, .resourceExhausted, "the client sent more messages than its credit on \(stream.id) "
                           + "(initial credit \(configuration.initialStreamCredit)); wait for Credit frames")
         }
@@ -272,11 +270,10 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         }
         stream.unaryDispatched = true
         let method = stream.method, context = stream.context, service = environment.service, id = stream.id
-        let accepted = environment.pool.submit { [self] in
-            let result = method.serveUnary(payload, service: service, context: context)
+        Task { [self] in
+            let result = await method.serveUnary(payload, service: service, context: context)
             queue.async { self.completeUnary(id, result) }
         }
-        if !accepted { finish(stream, .resourceExhausted, overloadMessage) }
     }
 
     /// The longest client-supplied string echoed in a Status message, in UTF-8 bytes.
@@ -295,10 +292,6 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             end = text.unicodeScalars.index(after: index)
         }
         return String(text.unicodeScalars[..<end]) + "…"
-    }
-
-    private var overloadMessage: String {
-        "server is at capacity (\(configuration.maxQueuedCalls) calls queued); retry later"
     }
 
     private func completeUnary(_ id: StreamID, _ result: Result<[UInt8], ServiceError>) {
@@ -321,14 +314,9 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         stream.nextSequence += 1
         stream.inFlight += 1
         let context = stream.context, service = environment.service, id = stream.id
-        let accepted = environment.pool.submit { [self] in
-            let response = NormalizerMethod.serveStreamItem(payload, service: service, context: context)
+        Task { [self] in
+            let response = await NormalizerMethod.serveStreamItem(payload, service: service, context: context)
             queue.async { self.completeItem(id, sequence, response) }
-        }
-        if !accepted {
-            let requestID = (try? AdrnormV1.NormalizeRequest(serializedBytes: payload))?.id ?? ""
-            completeItem(id, sequence, AdrnormV1.NormalizeResponse(
-                id: requestID, error: .init(code: .resourceExhausted, message: overloadMessage)).serializedBytes())
         }
     }
 
@@ -375,15 +363,15 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     private func finish(_ stream: Stream, _ code: StatusCode, _ message: String) {
         guard streams.removeValue(forKey: stream.id.rawValue) != nil else { return }
         stream.deadlineTimer?.cancel()
-        if code != .ok { stream.context.cancellation.cancel(code) }
+        if code != .ok { stream.context.cancellation.cancel() }
         channel.send(Frame(streamID: stream.id, kind: .status(code: code, message: message)))
         if (draining || goAwaySent) && streams.isEmpty { channel.closeGracefully() }
     }
 
-    private func cancelAllStreams(_ code: StatusCode) {
+    private func cancelAllStreams() {
         for stream in streams.values {
             stream.deadlineTimer?.cancel()
-            stream.context.cancellation.cancel(code)
+            stream.context.cancellation.cancel()
         }
         streams.removeAll()
     }
@@ -406,7 +394,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// streams are abandoned.
     private func connectionError(_ message: String, code: StatusCode = .invalidArgument) {
         logger.notice("protocol error; closing the connection", metadata: ["reason": "\(message)"])
-        cancelAllStreams(.cancelled)
+        cancelAllStreams()
         goAwaySent = false
         sendGoAway(code, message)
         channel.closeGracefully()

@@ -1,17 +1,20 @@
-import Dispatch
 import Foundation
 import Normalization
 import RPCServer
-import Wire
 import Retrieval
 import Terminology
-
-extension CancellationToken: CancellationSignal {}
+import Wire
 
 /// The `NormalizerService` of `adrnorm serve`: the six methods of docs/PROTOCOL.md §The service
 /// over one shared `NormalizationPipeline`. Converts between the wire's
 /// Swift messages and the pipeline's types, and the pipeline's errors into
 /// wire statuses, each in one place.
+///
+/// Admission: Score, Normalize and NormalizeStream items are admitted by the
+/// pipeline's scoring scheduler, counted in pairs (`--max-queued-pairs`),
+/// before any retrieval or tokenization; the calls that score nothing
+/// (Retrieve, Info, Health) have their own small bound
+/// (`maxUnscoredCalls`). Past either, RESOURCE_EXHAUSTED at once.
 public final class PipelineService: NormalizerService {
     /// Facts for Info that the pipeline does not know.
     public struct Description: Sendable {
@@ -33,10 +36,29 @@ public final class PipelineService: NormalizerService {
 
     public let pipeline: NormalizationPipeline
     public let description: Description
+    /// Retrieve, Info and Health calls in progress at once.
+    public let maxUnscoredCalls: Int
+    /// The default of `maxUnscoredCalls` (`adrnorm serve --max-unscored-calls`).
+    public static let defaultMaxUnscoredCalls = 256
+    private let unscoredCalls: AdmissionCounter
 
-    public init(pipeline: NormalizationPipeline, description: Description) {
+    public init(pipeline: NormalizationPipeline, description: Description,
+                maxUnscoredCalls: Int = PipelineService.defaultMaxUnscoredCalls) {
+        precondition(maxUnscoredCalls >= 1, "maxUnscoredCalls must be at least 1")
         self.pipeline = pipeline
         self.description = description
+        self.maxUnscoredCalls = maxUnscoredCalls
+        unscoredCalls = AdmissionCounter(limit: maxUnscoredCalls)
+    }
+
+    /// Runs a call that scores nothing inside its bound.
+    private func unscored<T>(_ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
+        guard unscoredCalls.enter() else {
+            throw ServiceError(.resourceExhausted, "server is at capacity: \(maxUnscoredCalls) Retrieve, Info and "
+                               + "Health calls already in progress (--max-unscored-calls); retry later")
+        }
+        defer { unscoredCalls.leave() }
+        return try body()
     }
 
     // MARK: - Methods
@@ -48,9 +70,13 @@ public final class PipelineService: NormalizerService {
     // candidates, Info's defaults.top_k is the capped default, and `adrnorm
     // serve` logs the cap when it starts.
 
-    public func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) throws(ServiceError)
+    public func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) async throws(ServiceError)
         -> AdrnormV1.RetrieveResponse
     {
+        try unscored { () throws(ServiceError) in try retrieveNow(request) }
+    }
+
+    private func retrieveNow(_ request: AdrnormV1.RetrieveRequest) throws(ServiceError) -> AdrnormV1.RetrieveResponse {
         let template = try Self.template(request.template) ?? pipeline.configuration.defaultTemplate
         let mode = Self.mode(request.mode)
         let hits = try call { () throws(NormalizationError) in
@@ -65,7 +91,7 @@ public final class PipelineService: NormalizerService {
             template: Self.wire(template), mode: mode == .exact ? .exact : .bm25)
     }
 
-    public func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) throws(ServiceError)
+    public func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) async throws(ServiceError)
         -> AdrnormV1.ScoreResponse
     {
         let template = try Self.template(request.template) ?? pipeline.configuration.defaultTemplate
@@ -85,9 +111,11 @@ public final class PipelineService: NormalizerService {
                 throw ServiceError(.invalidArgument, "pairs[\(i)]: neither pt_code nor candidate_text is set")
             }
         }
-        let deadline = Self.deadline(context)
-        let scores = try call { () throws(NormalizationError) in
-            try pipeline.scoreAndWait(pairs: pairs, deadline: deadline, cancellation: context.cancellation)
+        let scores: [PairProbabilities]
+        do {
+            scores = try await pipeline.score(pairs: pairs, deadline: context.deadline, cancellation: context.cancellation)
+        } catch {
+            throw Self.serviceError(error)
         }
         return AdrnormV1.ScoreResponse(scores: zip(pairs, scores).map { pair, s in
             AdrnormV1.PairScore(logit0: Double(s.logits[0]), logit1: Double(s.logits[1]),
@@ -95,7 +123,7 @@ public final class PipelineService: NormalizerService {
         }, precision: modelPrecision)
     }
 
-    public func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) throws(ServiceError)
+    public func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) async throws(ServiceError)
         -> AdrnormV1.NormalizeResponse
     {
         let scorer: ScorerKind? = switch request.scorer {
@@ -107,8 +135,13 @@ public final class PipelineService: NormalizerService {
             id: request.id, mention: request.mention, topK: request.topK == 0 ? nil : Int(request.topK),
             threshold: request.threshold, template: try Self.template(request.template),
             mode: Self.mode(request.mode), scorer: scorer, returnTopScored: Int(request.returnTopScored),
-            deadline: Self.deadline(context), cancellation: context.cancellation)
-        let r = try call { () throws(NormalizationError) in try pipeline.normalizeAndWait(normalization) }
+            deadline: context.deadline, cancellation: context.cancellation)
+        let r: NormalizationResult
+        do {
+            r = try await pipeline.normalize(normalization)
+        } catch {
+            throw Self.serviceError(error)
+        }
         return AdrnormV1.NormalizeResponse(
             id: r.id,
             matches: r.matches.map {
@@ -129,7 +162,13 @@ public final class PipelineService: NormalizerService {
     /// "fp32" or "int8": what every model-scored response says produced it.
     private var modelPrecision: String { pipeline.model?.model.options.precision.rawValue ?? "" }
 
-    public func info(_ request: AdrnormV1.InfoRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.InfoResponse {
+    public func info(_ request: AdrnormV1.InfoRequest, context: CallContext) async throws(ServiceError)
+        -> AdrnormV1.InfoResponse
+    {
+        try unscored { () throws(ServiceError) in infoNow() }
+    }
+
+    private func infoNow() -> AdrnormV1.InfoResponse {
         let d = pipeline.dictionary
         let c = pipeline.configuration
         var model: AdrnormV1.ModelInfo? = nil
@@ -159,10 +198,10 @@ public final class PipelineService: NormalizerService {
                                         capacity: UInt64(cache.capacity)))
     }
 
-    public func health(_ request: AdrnormV1.HealthRequest, context: CallContext) throws(ServiceError)
+    public func health(_ request: AdrnormV1.HealthRequest, context: CallContext) async throws(ServiceError)
         -> AdrnormV1.HealthResponse
     {
-        AdrnormV1.HealthResponse(status: .serving)
+        try unscored { () throws(ServiceError) in AdrnormV1.HealthResponse(status: .serving) }
     }
 
     // MARK: - Conversions (the only places they happen)
@@ -209,14 +248,6 @@ public final class PipelineService: NormalizerService {
     static func term(_ t: PreferredTerm) -> AdrnormV1.PreferredTerm {
         AdrnormV1.PreferredTerm(ptCode: t.ptCode, ptName: t.ptName, lltNames: t.lltNames, hltName: t.hltName,
                                 hlgtName: t.hlgtName, socName: t.socName, socCode: t.socCode)
-    }
-
-    /// The call's deadline on the pipeline's clock.
-    static func deadline(_ context: CallContext) -> ContinuousClock.Instant? {
-        guard let deadline = context.deadline else { return nil }
-        let now = DispatchTime.now().uptimeNanoseconds
-        let remaining = deadline.uptimeNanoseconds > now ? deadline.uptimeNanoseconds - now : 0
-        return ContinuousClock.now + .nanoseconds(Int64(min(remaining, UInt64(Int64.max))))
     }
 
     static func ms(_ d: Duration) -> Double {

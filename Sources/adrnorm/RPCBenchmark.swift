@@ -1,4 +1,5 @@
 import Foundation
+import Cancellation
 import Logging
 import RPCClient
 import RPCServer
@@ -49,7 +50,7 @@ public enum RPCBenchmark {
             listenAddress: "127.0.0.1:0",
             tls: .init(certificateChainPath: path("server.pem"), privateKeyPath: path("server.key"),
                        clientCAPath: path("ca.pem")),
-            maxConcurrentStreams: 64, workerThreads: 2)
+            maxConcurrentStreams: 64)
         let server = try RPCServer(configuration: configuration, service: HealthOnlyService(), logger: logger)
         try server.start()
         let tls = TLSClientConfiguration(trustedCAPath: path("ca.pem"), certificateChainPath: path("client-a.pem"),
@@ -99,7 +100,7 @@ public enum RPCBenchmark {
         let configuration = ServerConfiguration(
             listenAddress: "127.0.0.1:0",
             tls: .init(certificateChainPath: path("server.pem"), privateKeyPath: path("server.key"),
-                       clientCAPath: path("ca.pem")), workerThreads: 1)
+                       clientCAPath: path("ca.pem")))
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         try server.start()
         let client = try await RPCClient.connect(.init(
@@ -112,7 +113,7 @@ public enum RPCBenchmark {
         var direct: [Double] = [], rpc: [Double] = []
         for i in 0..<(calls + 5) {
             let t0 = ContinuousClock.now
-            do { _ = try service.normalize(request, context: context) } catch {
+            do { _ = try await service.normalize(request, context: context) } catch {
                 throw .status(error.code, message: "the service failed the benchmark request: \(error.message)")
             }
             let t1 = ContinuousClock.now
@@ -170,19 +171,19 @@ public enum RPCBenchmark {
 
 /// Answers Health; the other methods are UNIMPLEMENTED (benchmark only).
 private struct HealthOnlyService: NormalizerService {
-    func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.RetrieveResponse {
+    func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.RetrieveResponse {
         throw ServiceError(.unimplemented, "the benchmark service answers Health only")
     }
-    func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.ScoreResponse {
+    func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.ScoreResponse {
         throw ServiceError(.unimplemented, "the benchmark service answers Health only")
     }
-    func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.NormalizeResponse {
+    func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.NormalizeResponse {
         throw ServiceError(.unimplemented, "the benchmark service answers Health only")
     }
-    func info(_ request: AdrnormV1.InfoRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.InfoResponse {
+    func info(_ request: AdrnormV1.InfoRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.InfoResponse {
         throw ServiceError(.unimplemented, "the benchmark service answers Health only")
     }
-    func health(_ request: AdrnormV1.HealthRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.HealthResponse {
+    func health(_ request: AdrnormV1.HealthRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.HealthResponse {
         .init(status: .serving)
     }
 }

@@ -70,4 +70,19 @@ enum AdrnormExecutable {
         #expect(result.status != 0)
         #expect(!result.stderr.isEmpty)
     }
+
+    @Test("serve: the removed --worker-threads and --max-queued-calls say what replaced them; --max-unscored-calls is checked",
+          arguments: [["--worker-threads", "16"], ["--max-queued-calls", "4096"], ["--max-unscored-calls", "0"]])
+    func removedServeFlags(flag: [String]) throws {
+        let result = try AdrnormExecutable.run(["serve", "--cert", "c.pem", "--key", "k.pem", "--client-ca", "ca.pem"] + flag)
+        #expect(result.status != 0)
+        if flag[0] == "--max-unscored-calls" {
+            #expect(result.stderr.contains("--max-unscored-calls must be at least 1"), "\(result.stderr)")
+        } else {
+            #expect(result.stderr.contains("were removed") && result.stderr.contains("--max-queued-pairs")
+                    && result.stderr.contains("--max-unscored-calls"), "\(result.stderr)")
+        }
+        let help = try AdrnormExecutable.run(["serve", "--help"])
+        #expect(help.stdout.contains("--max-unscored-calls") && !help.stdout.contains("--worker-threads"))
+    }
 }

@@ -40,8 +40,7 @@ enum DemoServer {
         let server = try RPCServer(configuration: ServerConfiguration(
             listenAddress: "127.0.0.1:0",
             tls: TLSServerConfiguration(certificateChainPath: certificate("server.pem"),
-                                        privateKeyPath: certificate("server.key"), clientCAPath: certificate("ca.pem")),
-            workerThreads: 16), service: service, logger: logger)
+                                        privateKeyPath: certificate("server.key"), clientCAPath: certificate("ca.pem"))), service: service, logger: logger)
         try server.start()
         return (server, pipeline)
     }

@@ -36,8 +36,7 @@ import Testing
             listenAddress: "127.0.0.1:0",
             tls: TLSServerConfiguration(certificateChainPath: DemoServer.certificate("server.pem"),
                                         privateKeyPath: DemoServer.certificate("server.key"),
-                                        clientCAPath: DemoServer.certificate("ca.pem")),
-            workerThreads: 4), service: service, logger: logger)
+                                        clientCAPath: DemoServer.certificate("ca.pem"))), service: service, logger: logger)
         try server.start()
         return (server, pipeline)
     }

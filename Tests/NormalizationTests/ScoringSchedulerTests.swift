@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Cancellation
 import Normalization
 
 /// Records what the fake scorer saw, thread-safely.
@@ -95,6 +96,27 @@ final class Gate: @unchecked Sendable {
         #expect(try scheduler.scoreAndWait([2]).0 == [21])
     }
 
+    @Test("reservations admit pairs before their inputs exist; submit with one checks only the excess; release gives them back")
+    func reservations() throws {
+        let log = ScorerLog()
+        let scheduler = Self.makeScheduler(.init(maxBatchTokens: 100, maxQueuedPairs: 10), log: log)
+        defer { scheduler.shutdown() }
+        let eight = try scheduler.reserve(8)
+        // 3 more would pass the limit of 10: refused, nothing queued.
+        #expect(throws: SchedulingError.overloaded(admittedPairs: 8, limit: 10)) { _ = try scheduler.reserve(3) }
+        #expect(throws: SchedulingError.overloaded(admittedPairs: 8, limit: 10)) { try scheduler.scoreAndWait([1, 1, 1]) }
+        // The reserved pairs themselves run even though the queue is "full".
+        let results = ResultsCollector(count: 1)
+        try scheduler.submit([1, 2, 3, 4, 5, 6], reservation: eight) { r, _ in results.set(0, r) }
+        #expect(results.waitAll()[0] == .success([11, 21, 31, 41, 51, 61]))
+        // Submitting fewer inputs than reserved gave the rest back: all 10 are free.
+        let ten = try scheduler.reserve(10)
+        scheduler.release(ten)
+        #expect(try scheduler.scoreAndWait(Array(repeating: 1, count: 10)).0.count == 10)
+        #expect(scheduler.statistics.rejected == 2)
+        #expect(log.all.flatMap { $0 }.count == 16, "only admitted pairs were scored")
+    }
+
     @Test("a deadline stops the remaining work")
     func deadline() throws {
         let log = ScorerLog()
@@ -115,7 +137,7 @@ final class Gate: @unchecked Sendable {
         let log = ScorerLog()
         let scheduler = Self.makeScheduler(.init(maxBatchTokens: 10), log: log, delay: 0.01)
         defer { scheduler.shutdown() }
-        let flag = CancellationFlag()
+        let flag = CancellationToken()
         let results = ResultsCollector(count: 1)
         try scheduler.submit(Array(repeating: 10, count: 200), cancellation: flag) { r, _ in results.set(0, r) }
         Thread.sleep(forTimeInterval: 0.05)

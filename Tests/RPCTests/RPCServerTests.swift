@@ -52,7 +52,7 @@ struct RPCServerTests {
     @Test("32 concurrent calls are multiplexed on one connection")
     func multiplexed() async throws {
         let service = FakeNormalizer()
-        let server = try Loopback.startServer(service: service) { $0.workerThreads = 32 }
+        let server = try Loopback.startServer(service: service)
         let client = try await Loopback.connect(server)
         let ids = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<32 {
@@ -296,7 +296,7 @@ struct RPCServerTests {
     @Test("drain with calls in flight: every accepted call is answered, new ones get UNAVAILABLE, then the server stops")
     func drain() async throws {
         let service = FakeNormalizer()
-        let server = try Loopback.startServer(service: service) { $0.workerThreads = 8 }
+        let server = try Loopback.startServer(service: service)
         let client = try await Loopback.connect(server)
         let inFlight = (0..<8).map { i in
             Task { () async throws(RPCError) -> String in

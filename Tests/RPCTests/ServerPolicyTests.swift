@@ -36,13 +36,12 @@ final class LogRecorder: @unchecked Sendable {
     }
 }
 
-@Suite("Server policy: identity logging, insecure mode, overload")
+@Suite("Server policy: identity logging, insecure mode")
 struct ServerPolicyTests {
     @Test("the verified identity is logged when a connection opens and closes")
     func identityLogged() async throws {
         let recorder = LogRecorder()
-        var configuration = ServerConfiguration(listenAddress: "127.0.0.1:0", tls: Loopback.serverTLS())
-        configuration.workerThreads = 2
+        let configuration = ServerConfiguration(listenAddress: "127.0.0.1:0", tls: Loopback.serverTLS())
         let server = try RPCServer(configuration: configuration, service: FakeNormalizer(), logger: recorder.logger)
         try server.start()
         let client = try await Loopback.connect(server, certificate: "client-b")
@@ -64,37 +63,10 @@ struct ServerPolicyTests {
             listenAddress: "127.0.0.1:0",
             tls: Loopback.serverTLS(requireClientCertificate: false))
         configuration.tls.clientCAPath = nil
-        configuration.workerThreads = 2
         let server = try RPCServer(configuration: configuration, service: FakeNormalizer(), logger: recorder.logger)
         try server.start()
         #expect(recorder.all.contains { $0.level == .critical && $0.message.contains("INSECURE") })
         let client = try await Loopback.connect(server, certificate: nil)
-        #expect(try await client.health().status == .serving)
-        client.close()
-        await server.shutdown(drainTimeout: .seconds(5))
-    }
-
-    @Test("a full worker queue is RESOURCE_EXHAUSTED, not an unbounded queue")
-    func overload() async throws {
-        let service = FakeNormalizer()
-        let server = try Loopback.startServer(service: service) {
-            $0.workerThreads = 1
-            $0.maxQueuedCalls = 1
-        }
-        let client = try await Loopback.connect(server)
-        let busy = try await client.openStream(NormalizerMethod.normalizeStream.rawValue)
-        try await busy.send(AdrnormV1.NormalizeRequest(id: "slow", mention: "slow").serializedBytes())
-        #expect(await service.slowStarted.wait())  // the only worker is taken
-        let queued = try await client.openStream(NormalizerMethod.normalizeStream.rawValue)
-        try await queued.send(AdrnormV1.NormalizeRequest(id: "q", mention: "头痛").serializedBytes())  // fills the queue
-        let message = await expectStatus(.resourceExhausted) { () throws(RPCError) in _ = try await client.health() }
-        #expect(message.contains("capacity"))
-        busy.cancel()
-        await expectStatus(.cancelled) { () throws(RPCError) in _ = try await busy.next() }
-        let answer = try #require(try await queued.next())
-        #expect(try AdrnormV1.NormalizeResponse(serializedBytes: answer).id == "q")
-        queued.halfClose()
-        #expect(try await queued.next() == nil)
         #expect(try await client.health().status == .serving)
         client.close()
         await server.shutdown(drainTimeout: .seconds(5))
@@ -108,7 +80,6 @@ struct ServerConfigurationTests {
         let adjustments: [(String, (inout ServerConfiguration) -> Void)] = [
             ("initial-stream-credit", { $0.initialStreamCredit = 0 }),
             ("max-concurrent-streams", { $0.maxConcurrentStreams = 0 }),
-            ("worker-threads", { $0.workerThreads = 0 }),
             ("max-frame-bytes", { $0.maxFrameBytes = 10 }),
             ("client-ca", { $0.tls.clientCAPath = nil }),
         ]

@@ -52,14 +52,14 @@ final class FakeNormalizer: NormalizerService {
     static let term = AdrnormV1.PreferredTerm(ptCode: "10019211", ptName: "头痛", lltNames: ["头疼"], hltName: "头痛NEC",
                                               hlgtName: "头痛", socName: "各类神经系统疾病")
 
-    func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.RetrieveResponse {
+    func retrieve(_ request: AdrnormV1.RetrieveRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.RetrieveResponse {
         calls.increment()
         let k = request.topK == 0 ? 3 : request.topK
         return .init(candidates: (1...k).map { .init(rank: $0, term: Self.term, score: 10 / Double($0), retrievalProb: 1 / Double($0)) },
                      template: request.template, mode: request.mode)
     }
 
-    func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.ScoreResponse {
+    func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.ScoreResponse {
         calls.increment()
         return .init(scores: request.pairs.map { pair in
             let text: String
@@ -72,7 +72,7 @@ final class FakeNormalizer: NormalizerService {
         })
     }
 
-    func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.NormalizeResponse {
+    func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.NormalizeResponse {
         calls.increment()
         if request.mention.isEmpty { throw ServiceError(.invalidArgument, "mention: empty after trimming whitespace") }
         if request.mention == "slow" {
@@ -82,10 +82,10 @@ final class FakeNormalizer: NormalizerService {
                 if DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds > 30_000_000_000 {
                     throw ServiceError(.internal, "the slow fake was never cancelled")
                 }
-                usleep(1000)
+                try? await Task.sleep(for: .milliseconds(1))
             }
             slowStopped.signal()
-            throw ServiceError(context.cancellation.cancellationCode ?? .cancelled, "stopped")
+            throw ServiceError(.cancelled, "stopped")
         }
         if request.mention == "huge" {
             // Over 4 MiB: more than one frame may carry.
@@ -99,19 +99,19 @@ final class FakeNormalizer: NormalizerService {
         }
         if request.mention.hasPrefix("wait:"), let ms = UInt32(request.mention.dropFirst(5)) {
             waitStarted.increment()
-            usleep(ms * 1000)
+            try? await Task.sleep(for: .milliseconds(ms))
         }
         return .init(id: request.id, matches: [.init(term: Self.term, probability: 0.9, retrievalRank: 1)],
                      scorer: .lexical, threshold: request.threshold ?? 0.3)
     }
 
-    func info(_ request: AdrnormV1.InfoRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.InfoResponse {
+    func info(_ request: AdrnormV1.InfoRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.InfoResponse {
         calls.increment()
         return .init(serverName: "fake", serverVersion: "0", protocolVersion: 1,
                      model: .init(name: "fake-model", id2label: [0: "not_match", 1: "match"], matchLabelID: 1, synthetic: true))
     }
 
-    func health(_ request: AdrnormV1.HealthRequest, context: CallContext) throws(ServiceError) -> AdrnormV1.HealthResponse {
+    func health(_ request: AdrnormV1.HealthRequest, context: CallContext) async throws(ServiceError) -> AdrnormV1.HealthResponse {
         calls.increment()
         return .init(status: .serving)
     }
@@ -133,7 +133,7 @@ enum Loopback {
 
     static func startServer(service: FakeNormalizer = FakeNormalizer(), listen: String = "127.0.0.1:0",
                             _ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws -> RPCServer {
-        var configuration = ServerConfiguration(listenAddress: listen, tls: serverTLS(), workerThreads: 4)
+        var configuration = ServerConfiguration(listenAddress: listen, tls: serverTLS())
         adjust(&configuration)
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         try server.start()

@@ -1,4 +1,5 @@
 import CrossEncoder
+import Cancellation
 import Foundation
 import Retrieval
 import Terminology
@@ -167,33 +168,54 @@ public final class NormalizationPipeline: @unchecked Sendable {
     // MARK: - Pair scoring
 
     /// Scores free (mention, candidate text) pairs on the shared scheduler.
+    /// The pairs are admitted (or refused as overloaded) before any is
+    /// validated or tokenized; `completion` is called exactly once.
     public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
-                      cancellation: (any CancellationSignal)? = nil,
+                      cancellation: CancellationToken? = nil,
                       completion: @escaping @Sendable (Result<[PairProbabilities], NormalizationError>) -> Void) {
         guard let model, let scheduler else {
             completion(.failure(.failedPrecondition("this server has no cross-encoder to score pairs with")))
+            return
+        }
+        let reservation: ScoringScheduler<PairEncoding, PairProbabilities>.Reservation
+        do {
+            reservation = try scheduler.reserve(pairs.count)
+        } catch {
+            completion(.failure(NormalizationError(error)))
             return
         }
         var encodings: [PairEncoding] = []
         encodings.reserveCapacity(pairs.count)
         do {
             for (i, pair) in pairs.enumerated() {
+                if cancellation?.isCancelled == true { throw NormalizationError.cancelled }
                 _ = try validateMention(pair.mention, field: "pairs[\(i)].mention")
                 if pair.candidate.trimmingPythonWhitespace.isEmpty {
                     throw NormalizationError.invalidArgument(field: "pairs[\(i)].candidate", reason: "empty or whitespace only")
                 }
                 encodings.append(try model.tokenizer.encode(pair.mention, pair.candidate, maxLength: model.maxLength))
             }
-            try scheduler.submit(encodings, deadline: deadline, cancellation: cancellation) { result, _ in
-                completion(result.mapError(NormalizationError.init))
-            }
-        } catch let error as NormalizationError {
-            completion(.failure(error))
-        } catch let error as SchedulingError {
-            completion(.failure(NormalizationError(error)))
         } catch {
-            completion(.failure(.internal("\(error)")))
+            scheduler.release(reservation)
+            completion(.failure(error as? NormalizationError ?? .internal("\(error)")))
+            return
         }
+        do {
+            try scheduler.submit(encodings, reservation: reservation, deadline: deadline, cancellation: cancellation) {
+                result, _ in completion(result.mapError(NormalizationError.init))
+            }
+        } catch {
+            completion(.failure(NormalizationError(error)))
+        }
+    }
+
+    /// `score(pairs:)` for async callers (the server): no thread waits.
+    public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
+                      cancellation: CancellationToken? = nil) async throws(NormalizationError) -> [PairProbabilities] {
+        let result = await withCheckedContinuation { continuation in
+            score(pairs: pairs, deadline: deadline, cancellation: cancellation) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
     }
 
     // MARK: - Normalization
@@ -215,16 +237,28 @@ public final class NormalizationPipeline: @unchecked Sendable {
             finish(waiter, with: .success(cached), cached: true, timings: NormalizationTimings())
             return
         }
-        // Single flight: identical work already under way is joined.
+        // Single flight: identical work already under way is joined. A
+        // leader that will score is admitted (its top_k pairs) before any
+        // retrieval or tokenization, so overload costs nothing.
+        var reservation: ScoringScheduler<PairEncoding, PairProbabilities>.Reservation? = nil
         lock.lock()
         if inFlight[plan.key] != nil {
             inFlight[plan.key]!.append(waiter)
             lock.unlock()
             return
         }
+        if plan.key.scorer == .model, let scheduler {
+            do {
+                reservation = try scheduler.reserve(plan.key.topK)
+            } catch {
+                lock.unlock()
+                completion(.failure(NormalizationError(error)))
+                return
+            }
+        }
         inFlight[plan.key] = [waiter]
         lock.unlock()
-        compute(plan, request: request) { [self] result, timings in
+        compute(plan, request: request, reservation: reservation) { [self] result, timings in
             lock.lock()
             let waiters = inFlight.removeValue(forKey: plan.key) ?? []
             lock.unlock()
@@ -233,13 +267,23 @@ public final class NormalizationPipeline: @unchecked Sendable {
                 switch result {
                 case .failure(let error) where i > 0 && (error == .cancelled || error == .deadlineExceeded):
                     // The leader gave up; a joined request has its own
-                    // deadline and cancellation, so it runs on its own.
-                    normalize(w.request, completion: w.completion)
+                    // deadline and cancellation, so it runs on its own,
+                    // off this (scoring) thread: its retrieval and
+                    // tokenization must not hold up the batches.
+                    DispatchQueue.global(qos: .userInitiated).async { self.normalize(w.request, completion: w.completion) }
                 default:
                     finish(w, with: result, cached: i > 0, timings: timings)
                 }
             }
         }
+    }
+
+    /// `normalize` for async callers (the server): no thread waits.
+    public func normalize(_ request: NormalizationRequest) async throws(NormalizationError) -> NormalizationResult {
+        let result = await withCheckedContinuation { continuation in
+            normalize(request) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
     }
 
     /// Blocking form of `normalize`, for callers on their own threads.
@@ -251,7 +295,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
 
     /// Blocking form of `score(pairs:)`.
     public func scoreAndWait(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
-                             cancellation: (any CancellationSignal)? = nil)
+                             cancellation: CancellationToken? = nil)
         throws(NormalizationError) -> [PairProbabilities]
     {
         let box = Box<Result<[PairProbabilities], NormalizationError>>()
@@ -306,8 +350,15 @@ public final class NormalizationPipeline: @unchecked Sendable {
         return Plan(key: key, threshold: threshold, returnTopScored: min(request.returnTopScored, topK))
     }
 
+    /// Retrieval, tokenization and scoring of one leader request.
+    /// `reservation` (model scorer only) is submitted or released here.
     private func compute(_ plan: Plan, request: NormalizationRequest,
+                         reservation: ScoringScheduler<PairEncoding, PairProbabilities>.Reservation?,
                          completion: @escaping @Sendable (Result<CachedScores, NormalizationError>, NormalizationTimings) -> Void) {
+        var released = false
+        func giveBack() {
+            if let reservation, !released { scheduler?.release(reservation); released = true }
+        }
         var timings = NormalizationTimings()
         let key = plan.key
         let t0 = ContinuousClock.now
@@ -315,12 +366,19 @@ public final class NormalizationPipeline: @unchecked Sendable {
         do {
             hits = try retrieverPool(key.template).retrieve(key.mention, mode: key.mode, topK: key.topK)
         } catch {
+            giveBack()
             completion(.failure(error), timings)
             return
         }
         timings.retrieval = ContinuousClock.now - t0
         guard key.scorer == .model, let model, let scheduler else {
+            giveBack()
             completion(.success(CachedScores(hits: hits, scores: nil)), timings)
+            return
+        }
+        if request.cancellation?.isCancelled == true {
+            giveBack()
+            completion(.failure(.cancelled), timings)
             return
         }
         let t1 = ContinuousClock.now
@@ -334,13 +392,16 @@ public final class NormalizationPipeline: @unchecked Sendable {
                                                             maxLength: model.maxLength))
             }
         } catch {
+            giveBack()
             completion(.failure(.internal("tokenization failed: \(error)")), timings)
             return
         }
         timings.tokenization = ContinuousClock.now - t1
         let before = timings
         do {
-            try scheduler.submit(encodings, deadline: request.deadline, cancellation: request.cancellation) { result, s in
+            released = true   // submit gives the reservation back whatever happens
+            try scheduler.submit(encodings, reservation: reservation, deadline: request.deadline,
+                                 cancellation: request.cancellation) { result, s in
                 var t = before
                 t.queueWait = s.queueWait
                 t.inference = s.inference

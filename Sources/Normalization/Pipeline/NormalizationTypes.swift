@@ -1,3 +1,4 @@
+import Cancellation
 import Foundation
 import Retrieval
 import Terminology
@@ -23,12 +24,12 @@ public struct NormalizationRequest: Sendable {
     /// How many of the best scored candidates to return (0: none).
     public var returnTopScored: Int
     public var deadline: ContinuousClock.Instant?
-    public var cancellation: (any CancellationSignal)?
+    public var cancellation: CancellationToken?
 
     public init(id: String = "", mention: String, topK: Int? = nil, threshold: Double? = nil,
                 template: CandidateTemplate? = nil, mode: RetrievalMode? = nil, scorer: ScorerKind? = nil,
                 returnTopScored: Int = 0, deadline: ContinuousClock.Instant? = nil,
-                cancellation: (any CancellationSignal)? = nil) {
+                cancellation: CancellationToken? = nil) {
         self.id = id
         self.mention = mention
         self.topK = topK

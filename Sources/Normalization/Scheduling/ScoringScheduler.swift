@@ -1,3 +1,4 @@
+import Cancellation
 import Foundation
 
 /// Why scheduled scoring did not produce results.
@@ -82,14 +83,14 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
         var nextIndex = 0
         var remaining: Int
         let deadline: ContinuousClock.Instant?
-        let cancellation: (any CancellationSignal)?
+        let cancellation: CancellationToken?
         let completion: Completion
         let submitted = ContinuousClock.now
         var timings = SchedulingTimings()
         var started = false
         var finished = false
 
-        init(inputs: [Input], deadline: ContinuousClock.Instant?, cancellation: (any CancellationSignal)?,
+        init(inputs: [Input], deadline: ContinuousClock.Instant?, cancellation: CancellationToken?,
              completion: @escaping Completion) {
             self.inputs = inputs
             self.outputs = Array(repeating: nil, count: inputs.count)
@@ -141,13 +142,44 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
         return stats
     }
 
+    /// Pairs admitted ahead of their inputs (see `reserve`).
+    public struct Reservation: Sendable {
+        public let pairs: Int
+    }
+
+    /// Admits up to `pairs` pairs now, before the caller spends any work on
+    /// them (retrieval, tokenization), or throws `.overloaded` at once. Pass
+    /// the reservation to `submit`, or give it back with `release`.
+    public func reserve(_ pairs: Int) throws(SchedulingError) -> Reservation {
+        condition.lock()
+        defer { condition.unlock() }
+        guard running else { throw .shutDown }
+        guard admittedPairs + pairs <= configuration.maxQueuedPairs else {
+            stats.rejected += 1
+            throw .overloaded(admittedPairs: admittedPairs, limit: configuration.maxQueuedPairs)
+        }
+        admittedPairs += pairs
+        return Reservation(pairs: pairs)
+    }
+
+    /// Gives back a reservation that will not be submitted.
+    public func release(_ reservation: Reservation) {
+        condition.lock()
+        if running { admittedPairs -= reservation.pairs }   // shutdown() already zeroed it
+        condition.unlock()
+    }
+
     /// Queues `inputs` for scoring. Returns at once; `completion` receives
     /// the outputs in input order, or the reason there are none. Throws
     /// `.overloaded` (without queueing anything) when admission is full.
-    public func submit(_ inputs: [Input], deadline: ContinuousClock.Instant? = nil,
-                       cancellation: (any CancellationSignal)? = nil,
+    /// With a `reservation`, its pairs are already admitted (and are given
+    /// back whatever happens); only inputs beyond it are checked.
+    public func submit(_ inputs: [Input], reservation: Reservation? = nil, deadline: ContinuousClock.Instant? = nil,
+                       cancellation: CancellationToken? = nil,
                        completion: @escaping Completion) throws(SchedulingError) {
+        let reserved = reservation?.pairs ?? 0
         if inputs.isEmpty {
+            if let reservation { release(reservation) }
             completion(.success([]), SchedulingTimings())
             return
         }
@@ -156,14 +188,16 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
             condition.unlock()
             throw .shutDown
         }
-        guard admittedPairs + inputs.count <= configuration.maxQueuedPairs else {
+        let extra = inputs.count - reserved
+        guard extra <= 0 || admittedPairs + extra <= configuration.maxQueuedPairs else {
             stats.rejected += 1
+            admittedPairs -= reserved
             let admitted = admittedPairs
             condition.unlock()
             throw .overloaded(admittedPairs: admitted, limit: configuration.maxQueuedPairs)
         }
         queue.append(Job(inputs: inputs, deadline: deadline, cancellation: cancellation, completion: completion))
-        admittedPairs += inputs.count
+        admittedPairs += extra
         condition.signal()
         condition.unlock()
     }
@@ -171,7 +205,7 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
     /// Blocking form of `submit`, for callers on their own threads (the
     /// command line). Never call it from a scoring thread.
     public func scoreAndWait(_ inputs: [Input], deadline: ContinuousClock.Instant? = nil,
-                             cancellation: (any CancellationSignal)? = nil) throws(SchedulingError) -> ([Output], SchedulingTimings) {
+                             cancellation: CancellationToken? = nil) throws(SchedulingError) -> ([Output], SchedulingTimings) {
         let box = Box<Result<([Output], SchedulingTimings), SchedulingError>>()
         try submit(inputs, deadline: deadline, cancellation: cancellation) { result, timings in
             box.set(result.map { ($0, timings) })

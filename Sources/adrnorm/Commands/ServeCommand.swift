@@ -51,10 +51,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"),
             help: "Seconds that graceful shutdown waits for accepted calls (0 to 86400).")
     var drainTimeout: Double = 30
-    @Option(name: .customLong("worker-threads"), help: "Threads that run calls (they mostly wait for the shared scorer).")
-    var workerThreads: Int = 16
-    @Option(name: .customLong("max-queued-calls"), help: "Calls waiting for a worker; past it calls get RESOURCE_EXHAUSTED.")
-    var maxQueuedCalls: Int = 4096
+    @Option(name: .customLong("max-unscored-calls"),
+            help: "Retrieve, Info and Health calls in progress at once; past it they get RESOURCE_EXHAUSTED. (Score and Normalize are admitted by --max-queued-pairs.)")
+    var maxUnscoredCalls: Int = PipelineService.defaultMaxUnscoredCalls
+    // Removed: calls no longer wait on worker threads; a clear error instead of "unknown option".
+    @Option(name: .customLong("worker-threads"), help: .hidden)
+    var removedWorkerThreads: Int?
+    @Option(name: .customLong("max-queued-calls"), help: .hidden)
+    var removedMaxQueuedCalls: Int?
     @Option(name: .customLong("max-concurrent-streams"), help: "Streams one connection may have open at once.")
     var maxConcurrentStreams: UInt32 = 64
     @Option(name: .customLong("initial-stream-credit"), help: "Messages a client may send on a stream before Credit.")
@@ -63,6 +67,14 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
+        if removedWorkerThreads != nil || removedMaxQueuedCalls != nil {
+            throw ValidationError("--worker-threads and --max-queued-calls were removed: calls no longer wait on worker "
+                                  + "threads. Score and Normalize are admitted by --max-queued-pairs (pairs); Retrieve, "
+                                  + "Info and Health by --max-unscored-calls")
+        }
+        guard maxUnscoredCalls >= 1 else {
+            throw ValidationError("--max-unscored-calls must be at least 1 (got \(maxUnscoredCalls))")
+        }
         guard let tls = TLSMinimumVersion(rawValue: tlsMinVersion) else {
             throw ValidationError("--tls-min-version must be 1.2 or 1.3 (got \(tlsMinVersion))")
         }
@@ -122,7 +134,7 @@ struct Serve: AsyncParsableCommand {
             serverVersion: AdrnormVersion.current,
             modelName: modelDirectory.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
             modelIsSynthetic: pipelineOptions.model == nil && !pipelineOptions.noModel,
-            dictionaryIsSynthetic: pipelineOptions.dictionary == nil))
+            dictionaryIsSynthetic: pipelineOptions.dictionary == nil), maxUnscoredCalls: maxUnscoredCalls)
         let configuration = ServerConfiguration(
             listenAddress: listen,
             tls: TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
@@ -132,7 +144,6 @@ struct Serve: AsyncParsableCommand {
             handshakeTimeout: Self.duration(seconds: handshakeTimeout),
             idleTimeout: idleTimeout == 0 ? nil : Self.duration(seconds: idleTimeout),
             maxConcurrentStreams: maxConcurrentStreams, initialStreamCredit: initialStreamCredit,
-            workerThreads: workerThreads, maxQueuedCalls: maxQueuedCalls,
             serverName: "adrnorm \(AdrnormVersion.current)")
         let server = try RPCServer(configuration: configuration, service: service,
                                    logger: Logger(label: "adrnorm.rpc"))
