@@ -65,7 +65,7 @@ let package = Package(
         // The adrnorm.v1.Normalizer service on top of the pipeline: wire
         // messages in, NormalizationPipeline and ScoringScheduler calls out.
         .target(name: "ServiceAdapter",
-                dependencies: ["Cancellation", "Wire", "RPCServer", "Normalization", "Retrieval", "Terminology"]),
+                dependencies: ["Cancellation", "Wire", "RPCServer", "Normalization", "CrossEncoder", "Retrieval", "Terminology"]),
         .executableTarget(name: "adrnorm",
                           dependencies: [
                               "Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter",

@@ -1,11 +1,31 @@
 import Foundation
 
-/// Scores of one (mention, candidate) pair.
+/// Scores of one (mention, candidate) pair: the one score type from the
+/// encoder to the wire. `logits` and `probabilities` are in the model's
+/// label order (config.json's id2label); the label order of
+/// docs/PIPELINE.md §Scoring, [not_match, match], is settled here and only
+/// here, by the accessors below.
 public struct PairScore: Sendable, Equatable {
     public var logits: [Float]
     public var probabilities: [Float]
-    /// The probability of the `match` label (docs/PIPELINE.md §Scoring).
-    public var matchProbability: Float
+    /// Index of the `match` label in `logits` and `probabilities`.
+    public var matchIndex: Int
+
+    public init(logits: [Float], probabilities: [Float], matchIndex: Int) {
+        self.logits = logits
+        self.probabilities = probabilities
+        self.matchIndex = matchIndex
+    }
+
+    /// Index of the `not_match` label: the other one of a two-label model.
+    public var notMatchIndex: Int { matchIndex == 1 ? 0 : 1 }
+    /// `prob_1`: the probability of the `match` label.
+    public var matchProbability: Float { probabilities[matchIndex] }
+    /// `prob_0`: the probability of the `not_match` label.
+    public var notMatchProbability: Float { probabilities[notMatchIndex] }
+    /// `logit_1` and `logit_0`.
+    public var matchLogit: Float { logits[matchIndex] }
+    public var notMatchLogit: Float { logits[notMatchIndex] }
 }
 
 /// A cross-encoder model folder ready to score text pairs: the tokenizer,
@@ -59,6 +79,12 @@ public struct PairScorer: Sendable {
         self.maxLength = maxLength
     }
 
+    /// Scores one packed batch of encoded pairs, in order.
+    public func score(_ batch: PackedBatch) throws(CrossEncoderError) -> [PairScore] {
+        let match = model.config.matchIndex
+        return try model.forward(batch).map { PairScore(logits: $0.logits, probabilities: $0.probabilities, matchIndex: match) }
+    }
+
     /// Scores `pairs` in batches of `batchSize`, in input order.
     public func score(_ pairs: [(mention: String, candidate: String)], batchSize: Int = 64) throws(CrossEncoderError) -> [PairScore] {
         guard batchSize >= 1 else { throw .invalidArgument(name: "batch_size", problem: "must be at least 1") }
@@ -69,10 +95,7 @@ public struct PairScorer: Sendable {
             let end = min(start + batchSize, pairs.count)
             var encodings: [PairEncoding] = []
             for p in pairs[start..<end] { encodings.append(try tokenizer.encode(p.mention, p.candidate, maxLength: maxLength)) }
-            for s in try model.forward(PackedBatch(encodings)) {
-                out.append(PairScore(logits: s.logits, probabilities: s.probabilities,
-                                     matchProbability: s.probabilities[model.config.matchIndex]))
-            }
+            out += try score(PackedBatch(encodings))
             start = end
         }
         return out

@@ -167,7 +167,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     }
 
     package func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
-        connectionError(error.description, code: .invalidArgument)
+        connectionError(error.description, code: error.statusCode)
     }
 
     package func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
@@ -304,8 +304,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             channel.send(Frame(streamID: id, kind: .message(payload: bytes)))
             finish(stream, .ok, "")
         case .failure(let error):
-            let (code, message) = wireStatus(for: error)
-            finish(stream, code, message)
+            finish(stream, error.code, error.message)
         }
     }
 

@@ -1,3 +1,4 @@
+import CrossEncoder
 import Foundation
 import Normalization
 import RPCServer
@@ -111,15 +112,16 @@ public final class PipelineService: NormalizerService {
                 throw ServiceError(.invalidArgument, "pairs[\(i)]: neither pt_code nor candidate_text is set")
             }
         }
-        let scores: [PairProbabilities]
+        let scores: [PairScore]
         do {
             scores = try await pipeline.score(pairs: pairs, deadline: context.deadline, cancellation: context.cancellation)
         } catch {
             throw Self.serviceError(error)
         }
         return AdrnormV1.ScoreResponse(scores: zip(pairs, scores).map { pair, s in
-            AdrnormV1.PairScore(logit0: Double(s.logits[0]), logit1: Double(s.logits[1]),
-                                prob0: Double(s.probabilities[0]), prob1: s.matchProbability, candidateText: pair.candidate)
+            AdrnormV1.PairScore(logit0: Double(s.notMatchLogit), logit1: Double(s.matchLogit),
+                                prob0: Double(s.notMatchProbability), prob1: Double(s.matchProbability),
+                                candidateText: pair.candidate)
         }, precision: modelPrecision)
     }
 

@@ -3,7 +3,8 @@ import Foundation
 /// Errors of the RPC layer: sockets, framing, connections and calls.
 /// TLS problems keep their own detail in `TLSError`, wrapped here as `.tls`;
 /// a call that the server answered with a non-OK status is `.status`.
-/// Every case maps to one wire status through `statusCode`.
+/// Every case maps to one wire status through `statusCode`, the only such
+/// mapping (the server's GoAway for a framing error uses it too).
 public enum RPCError: Error, Equatable, CustomStringConvertible {
     /// A system call failed (`call` names it, `errno` says why).
     case system(call: String, errno: Int32)
@@ -57,7 +58,9 @@ public enum RPCError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .status(let code, _): code
         case .timedOut: .deadlineExceeded
-        case .frameLength, .malformedFrame, .protocolViolation: .internal
+        // The peer sent bytes that break the framing or the protocol: the
+        // GoAway code of docs/PROTOCOL.md's connection errors, on both sides.
+        case .frameLength, .malformedFrame, .protocolViolation: .invalidArgument
         case .tls: .unauthenticated
         case .system, .invalidAddress, .connectionClosed: .unavailable
         case .invalidConfiguration: .failedPrecondition

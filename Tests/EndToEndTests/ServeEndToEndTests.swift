@@ -88,7 +88,7 @@ enum DemoServer {
                                                           .init(mention: "头晕", candidate: .text("PT: 头晕"))]))
         let directScores = try pipeline.scoreAndWait(pairs: [
             ("头晕", pipeline.candidateText(candidateIndex: direct[0].candidateIndex, template: .full)), ("头晕", "PT: 头晕")])
-        #expect(scored.scores.map(\.prob1) == directScores.map(\.matchProbability))
+        #expect(scored.scores.map(\.prob1) == directScores.map { Double($0.matchProbability) })
         #expect(abs(scored.scores[0].prob0 + scored.scores[0].prob1 - 1) < 1e-6)
 
         let stream = try await client.normalizeStream((0..<40).map {

@@ -74,4 +74,11 @@ struct FrameProtobufTests {
         #expect(StatusCode.allCases.count == 17)
         #expect(StatusCode(wireValue: 99) == .unknown)
     }
+
+    @Test("a framing error has one status, whichever side met it: INVALID_ARGUMENT")
+    func framingErrorStatus() {
+        #expect(RPCError.frameLength(0, maximum: 1024).statusCode == .invalidArgument)
+        #expect(RPCError.malformedFrame(.missingKind(streamID: 5)).statusCode == .invalidArgument)
+        #expect(RPCError.protocolViolation("a Credit frame from the client").statusCode == .invalidArgument)
+    }
 }

@@ -25,7 +25,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
     /// WordPiece ids of every candidate text, per template: candidate texts
     /// are fixed, so only the mention is tokenized per request.
     private let candidateTokenIDs: [CandidateTemplate: [[Int32]]]
-    private let scheduler: ScoringScheduler<PairEncoding, PairProbabilities>?
+    private let scheduler: ScoringScheduler<PairEncoding, PairScore>?
     private let cache: LRUCache<CacheKey, CachedScores>
 
     // In-flight identical requests (single flight), guarded by `lock`.
@@ -65,12 +65,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
         candidateTokenIDs = tokenIDs
         if let model {
             scheduler = ScoringScheduler(configuration: configuration.scheduling, tokenCount: { $0.count }) { batch in
-                let match = model.model.config.matchIndex
-                return try model.model.forward(PackedBatch(batch)).map {
-                    PairProbabilities(logits: [$0.logits[1 - match], $0.logits[match]],
-                                      probabilities: [$0.probabilities[1 - match], $0.probabilities[match]],
-                                      matchProbability: Double($0.probabilities[match]))
-                }
+                try model.score(PackedBatch(batch))
             }
         } else {
             scheduler = nil
@@ -85,7 +80,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
 
     public var cacheStatistics: LRUCache<CacheKey, CachedScores>.Statistics { cache.statistics }
 
-    public var schedulerStatistics: ScoringScheduler<PairEncoding, PairProbabilities>.Statistics? { scheduler?.statistics }
+    public var schedulerStatistics: ScoringScheduler<PairEncoding, PairScore>.Statistics? { scheduler?.statistics }
 
     /// The candidate text of a PT under `template`.
     public func candidateText(candidateIndex: Int, template: CandidateTemplate) -> String {
@@ -172,12 +167,12 @@ public final class NormalizationPipeline: @unchecked Sendable {
     /// validated or tokenized; `completion` is called exactly once.
     public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
                       cancellation: CancellationToken? = nil,
-                      completion: @escaping @Sendable (Result<[PairProbabilities], NormalizationError>) -> Void) {
+                      completion: @escaping @Sendable (Result<[PairScore], NormalizationError>) -> Void) {
         guard let model, let scheduler else {
             completion(.failure(.failedPrecondition("this server has no cross-encoder to score pairs with")))
             return
         }
-        let reservation: ScoringScheduler<PairEncoding, PairProbabilities>.Reservation
+        let reservation: ScoringScheduler<PairEncoding, PairScore>.Reservation
         do {
             reservation = try scheduler.reserve(pairs.count)
         } catch {
@@ -211,7 +206,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
 
     /// `score(pairs:)` for async callers (the server): no thread waits.
     public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
-                      cancellation: CancellationToken? = nil) async throws(NormalizationError) -> [PairProbabilities] {
+                      cancellation: CancellationToken? = nil) async throws(NormalizationError) -> [PairScore] {
         let result = await withCheckedContinuation { continuation in
             score(pairs: pairs, deadline: deadline, cancellation: cancellation) { continuation.resume(returning: $0) }
         }
@@ -240,7 +235,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
         // Single flight: identical work already under way is joined. A
         // leader that will score is admitted (its top_k pairs) before any
         // retrieval or tokenization, so overload costs nothing.
-        var reservation: ScoringScheduler<PairEncoding, PairProbabilities>.Reservation? = nil
+        var reservation: ScoringScheduler<PairEncoding, PairScore>.Reservation? = nil
         lock.lock()
         if inFlight[plan.key] != nil {
             inFlight[plan.key]!.append(waiter)
@@ -296,9 +291,9 @@ public final class NormalizationPipeline: @unchecked Sendable {
     /// Blocking form of `score(pairs:)`.
     public func scoreAndWait(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
                              cancellation: CancellationToken? = nil)
-        throws(NormalizationError) -> [PairProbabilities]
+        throws(NormalizationError) -> [PairScore]
     {
-        let box = Box<Result<[PairProbabilities], NormalizationError>>()
+        let box = Box<Result<[PairScore], NormalizationError>>()
         score(pairs: pairs, deadline: deadline, cancellation: cancellation) { box.set($0) }
         return try box.wait().get()
     }
@@ -320,7 +315,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
     /// Threshold-independent results of one mention: retrieval order.
     public struct CachedScores: Sendable {
         var hits: [RetrievalHit]
-        var scores: [PairProbabilities]?   // nil for the lexical scorer
+        var scores: [PairScore]?   // nil for the lexical scorer
     }
 
     struct Plan: Sendable {
@@ -353,7 +348,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
     /// Retrieval, tokenization and scoring of one leader request.
     /// `reservation` (model scorer only) is submitted or released here.
     private func compute(_ plan: Plan, request: NormalizationRequest,
-                         reservation: ScoringScheduler<PairEncoding, PairProbabilities>.Reservation?,
+                         reservation: ScoringScheduler<PairEncoding, PairScore>.Reservation?,
                          completion: @escaping @Sendable (Result<CachedScores, NormalizationError>, NormalizationTimings) -> Void) {
         var released = false
         func giveBack() {
@@ -433,17 +428,16 @@ public final class NormalizationPipeline: @unchecked Sendable {
         candidates.reserveCapacity(scores.hits.count)
         for (i, hit) in scores.hits.enumerated() {
             let probability: Double
-            var logits: [Float]? = nil
-            if let pair = scores.scores?[i] {
-                probability = pair.matchProbability
-                logits = pair.logits
+            let score = scores.scores?[i]
+            if let score {
+                probability = Double(score.matchProbability)
             } else {
                 probability = key.mode == .exact ? hit.score : hit.probability
             }
             candidates.append(ScoredCandidate(candidateIndex: hit.candidateIndex, term: dictionary.terms[hit.candidateIndex],
                                               retrievalRank: i + 1, retrievalScore: hit.score,
                                               retrievalProbability: hit.probability, probability: probability,
-                                              logits: logits))
+                                              score: score))
         }
         // Best first; ties keep retrieval order.
         let ranked = candidates.enumerated().sorted { a, b in

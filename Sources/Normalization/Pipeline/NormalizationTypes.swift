@@ -1,4 +1,5 @@
 import Cancellation
+import CrossEncoder
 import Foundation
 import Retrieval
 import Terminology
@@ -56,17 +57,8 @@ public struct ScoredCandidate: Sendable, Equatable {
     public var retrievalProbability: Double
     /// `prob_1` (model) or the lexical score (see `ScorerKind`).
     public var probability: Double
-    /// The cross-encoder's logits, [not match, match] (model scorer only).
-    public var logits: [Float]?
-}
-
-/// The cross-encoder's outputs for one pair, ordered [not match, match]
-/// whatever the model's label ids (so `logits[1]` is the `logit_1` of docs/PIPELINE.md §Scoring).
-public struct PairProbabilities: Sendable, Equatable {
-    public var logits: [Float]
-    public var probabilities: [Float]
-    /// The probability of the label named `match` (`prob_1`).
-    public var matchProbability: Double
+    /// The cross-encoder's scores (model scorer only).
+    public var score: PairScore?
 }
 
 public struct NormalizationTimings: Sendable, Equatable {

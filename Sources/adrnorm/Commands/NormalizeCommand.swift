@@ -188,10 +188,10 @@ struct Normalize: ParsableCommand {
         for c in r.candidates {
             let label = mention.hasGold ? (mention.goldPTCodes.contains { $0.utf8.elementsEqual(c.term.ptCode.utf8) } ? 1 : 0) : nil
             var prediction = PairRecord.Prediction(prob1: c.probability, predLabel: c.probability >= r.threshold ? 1 : 0)
-            if let logits = c.logits {
-                prediction.logit0 = Double(logits[0])
-                prediction.logit1 = Double(logits[1])
-                prediction.prob0 = 1 - c.probability
+            if let score = c.score {
+                prediction.logit0 = Double(score.notMatchLogit)
+                prediction.logit1 = Double(score.matchLogit)
+                prediction.prob0 = Double(score.notMatchProbability)
             }
             let record = PairRecord(mentionID: mention.id, mention: mention.text, candidate: c.term,
                                     goldPTCodes: mention.goldPTCodes, goldSOCCodes: mention.goldSOCCodes,

@@ -57,15 +57,13 @@ struct Score: ParsableCommand {
                                         socName: r.candidateSOCName))
         }
         let scores = try scorer.score(pairs, batchSize: batchSize)
-        let match = scorer.model.config.matchIndex
-        let other = match == 1 ? 0 : 1
         var text = ""
         for (record, score) in zip(records, scores) {
             var r = record
             let prob1 = Double(score.matchProbability)
             r.prediction = .init(prob1: prob1, predLabel: prob1 >= 0.5 ? 1 : 0,
-                                 logit0: Double(score.logits[other]), logit1: Double(score.logits[match]),
-                                 prob0: Double(score.probabilities[other]))
+                                 logit0: Double(score.notMatchLogit), logit1: Double(score.matchLogit),
+                                 prob0: Double(score.notMatchProbability))
             text += r.jsonLine() + "\n"
         }
         if let output {
