@@ -7,11 +7,15 @@ public enum FrameDecodingError: Error, Equatable, CustomStringConvertible {
     case malformed(byteCount: Int)
     /// A well-formed Frame with no kind set: nothing a peer may send.
     case missingKind(streamID: UInt32)
+    /// A string field that is not valid UTF-8 (`field` names it), checked
+    /// as the service messages' strings are.
+    case invalidUTF8(field: String)
 
     public var description: String {
         switch self {
         case .malformed(let n): "malformed Frame: protobuf decoding failed on \(n) bytes"
         case .missingKind(let id): "Frame on stream \(id) has no kind set"
+        case .invalidUTF8(let field): "malformed Frame: \(field) is not valid UTF-8"
         }
     }
 }
@@ -116,8 +120,8 @@ extension Frame {
         case ADRNORM__WIRE__V1__FRAME__KIND_HELLO:
             let h = f.hello.pointee
             kind = .hello(Hello(protocolVersion: h.protocol_version,
-                                clientName: String(protobufC: h.client_name),
-                                serverName: String(protobufC: h.server_name),
+                                clientName: try frameString(h.client_name, "hello.client_name"),
+                                serverName: try frameString(h.server_name, "hello.server_name"),
                                 maxFrameBytes: h.max_frame_bytes,
                                 maxConcurrentStreams: h.max_concurrent_streams,
                                 initialStreamCredit: h.initial_stream_credit))
@@ -126,12 +130,12 @@ extension Frame {
             var metadata: [String: String] = [:]
             for i in 0..<c.n_metadata {
                 if let entry = c.metadata[i]?.pointee {
-                    metadata[String(protobufC: entry.key)] = String(protobufC: entry.value)
+                    metadata[try frameString(entry.key, "call.metadata key")] = try frameString(entry.value, "call.metadata value")
                 }
             }
             let payload: [UInt8]? = c.first_message_case == ADRNORM__WIRE__V1__CALL__FIRST_MESSAGE_PAYLOAD
                 ? [UInt8](protobufC: c.payload) : nil
-            kind = .call(Call(method: String(protobufC: c.method), timeoutMilliseconds: c.timeout_ms,
+            kind = .call(Call(method: try frameString(c.method, "call.method"), timeoutMilliseconds: c.timeout_ms,
                               metadata: metadata, payload: payload, halfClose: c.half_close != 0))
         case ADRNORM__WIRE__V1__FRAME__KIND_MESSAGE:
             kind = .message(payload: [UInt8](protobufC: f.message.pointee.payload))
@@ -139,9 +143,9 @@ extension Frame {
             kind = .halfClose
         case ADRNORM__WIRE__V1__FRAME__KIND_STATUS:
             let s = f.status.pointee
-            kind = .status(code: StatusCode(wireValue: s.code.rawValue), message: String(protobufC: s.message))
+            kind = .status(code: StatusCode(wireValue: s.code.rawValue), message: try frameString(s.message, "status.message"))
         case ADRNORM__WIRE__V1__FRAME__KIND_CANCEL:
-            kind = .cancel(reason: String(protobufC: f.cancel.pointee.reason))
+            kind = .cancel(reason: try frameString(f.cancel.pointee.reason, "cancel.reason"))
         case ADRNORM__WIRE__V1__FRAME__KIND_CREDIT:
             kind = .credit(messages: f.credit.pointee.messages)
         case ADRNORM__WIRE__V1__FRAME__KIND_PING:
@@ -151,10 +155,18 @@ extension Frame {
         case ADRNORM__WIRE__V1__FRAME__KIND_GOAWAY:
             let g = f.goaway.pointee
             kind = .goAway(lastStreamID: StreamID(g.last_stream_id), code: StatusCode(wireValue: g.code.rawValue),
-                           message: String(protobufC: g.message))
+                           message: try frameString(g.message, "goaway.message"))
         default:
             throw .missingKind(streamID: f.stream_id)
         }
         self.init(streamID: StreamID(f.stream_id), kind: kind)
     }
+}
+
+/// A protobuf-c string field of a frame as Swift text (NULL reads as
+/// empty); invalid UTF-8 is a decoding error, never repaired.
+private func frameString(_ pointer: UnsafePointer<CChar>?, _ field: String) throws(FrameDecodingError) -> String {
+    guard let pointer else { return "" }
+    guard let text = String(validatingCString: pointer) else { throw .invalidUTF8(field: field) }
+    return text
 }

@@ -74,13 +74,6 @@ func packProtobuf(_ message: UnsafePointer<ProtobufCMessage>) -> [UInt8] {
     }
 }
 
-extension String {
-    /// A Swift copy of a protobuf-c string field (NULL reads as empty).
-    init(protobufC pointer: UnsafePointer<CChar>?) {
-        self = pointer.map { String(cString: $0) } ?? ""
-    }
-}
-
 extension Array where Element == UInt8 {
     /// A Swift copy of a protobuf-c bytes field.
     init(protobufC data: ProtobufCBinaryData) {

@@ -81,4 +81,16 @@ struct FrameProtobufTests {
         #expect(RPCError.malformedFrame(.missingKind(streamID: 5)).statusCode == .invalidArgument)
         #expect(RPCError.protocolViolation("a Credit frame from the client").statusCode == .invalidArgument)
     }
+
+    @Test("a frame string that is not UTF-8 is a decoding error naming the field, as in the service messages")
+    func invalidUTF8() throws {
+        let good = Frame(streamID: StreamID(3), kind: .cancel(reason: "ok")).encoded()
+        // The reason's bytes "ok" become 0xC3 0x28: a lead byte without its continuation.
+        let index = try #require(good.indices.dropLast().first { good[$0] == UInt8(ascii: "o") && good[$0 + 1] == UInt8(ascii: "k") })
+        var bad = good
+        bad[index] = 0xC3
+        bad[index + 1] = 0x28
+        #expect(throws: FrameDecodingError.invalidUTF8(field: "cancel.reason")) { try Frame(decoding: bad) }
+        #expect(try Frame(decoding: good).kind == .cancel(reason: "ok"))
+    }
 }
