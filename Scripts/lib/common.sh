@@ -33,8 +33,9 @@ BUILD_PACKAGES=(pkg-config libssl-dev openssl libprotobuf-c-dev protobuf-c-compi
 # What the test and benchmark scripts need on top: the Python reference
 # (Debian's torch 1.13 + transformers in a venv).
 TEST_PACKAGES=(python3 python3-venv python3-pip python3-torch python3-numpy)
-# What the Java client's build and tests need (Scripts/test-java-client): JDK 17, protobuf-java 3.21, JUnit 5.
-JAVA_PACKAGES=(openjdk-17-jdk-headless libprotobuf-java junit5)
+# What the Java client's build and tests need (Scripts/test-java-client): JDK 17, protoc and
+# protobuf-java 3.21 (the protobuf classes are generated at build time), JUnit 5.
+JAVA_PACKAGES=(openjdk-17-jdk-headless protobuf-compiler libprotobuf-java junit5)
 # What the Python client's tests need (Scripts/test-python-client): a plain
 # venv of its own, filled from PyPI.
 PYCLIENT_PACKAGES=(python3 python3-venv python3-pip)
