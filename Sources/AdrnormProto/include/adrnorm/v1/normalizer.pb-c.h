@@ -43,6 +43,9 @@ typedef struct Adrnorm__V1__HealthResponse Adrnorm__V1__HealthResponse;
 
 /* --- enums --- */
 
+/*
+ * The serving state.
+ */
 typedef enum _Adrnorm__V1__HealthResponse__ServingStatus {
   ADRNORM__V1__HEALTH_RESPONSE__SERVING_STATUS__UNKNOWN = 0,
   ADRNORM__V1__HEALTH_RESPONSE__SERVING_STATUS__SERVING = 1,
@@ -136,6 +139,9 @@ struct  Adrnorm__V1__PreferredTerm
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * BM25 (or exact) top-k candidates for one mention.
+ */
 struct  Adrnorm__V1__RetrieveRequest
 {
   ProtobufCMessage base;
@@ -155,6 +161,9 @@ struct  Adrnorm__V1__RetrieveRequest
     , (char *)protobuf_c_empty_string, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, ADRNORM__V1__RETRIEVAL_MODE__RETRIEVAL_MODE_UNSPECIFIED }
 
 
+/*
+ * One retrieved PT.
+ */
 struct  Adrnorm__V1__RetrievedCandidate
 {
   ProtobufCMessage base;
@@ -177,6 +186,9 @@ struct  Adrnorm__V1__RetrievedCandidate
     , 0, NULL, 0, 0 }
 
 
+/*
+ * The candidates of a Retrieve call, best first.
+ */
 struct  Adrnorm__V1__RetrieveResponse
 {
   ProtobufCMessage base;
@@ -197,6 +209,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__SCORE_PAIR__CANDIDATE__CASE)
 } Adrnorm__V1__ScorePair__CandidateCase;
 
+/*
+ * A (mention, candidate) pair to score; the candidate is a PT code or free text.
+ */
 struct  Adrnorm__V1__ScorePair
 {
   ProtobufCMessage base;
@@ -218,6 +233,9 @@ struct  Adrnorm__V1__ScorePair
     , (char *)protobuf_c_empty_string, ADRNORM__V1__SCORE_PAIR__CANDIDATE__NOT_SET, {0} }
 
 
+/*
+ * Cross-encoder scoring of a batch of pairs.
+ */
 struct  Adrnorm__V1__ScoreRequest
 {
   ProtobufCMessage base;
@@ -233,6 +251,9 @@ struct  Adrnorm__V1__ScoreRequest
     , 0,NULL, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED }
 
 
+/*
+ * Logits and probabilities of one pair.
+ */
 struct  Adrnorm__V1__PairScore
 {
   ProtobufCMessage base;
@@ -253,6 +274,9 @@ struct  Adrnorm__V1__PairScore
     , 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * The scores of a Score call.
+ */
 struct  Adrnorm__V1__ScoreResponse
 {
   ProtobufCMessage base;
@@ -278,6 +302,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__NORMALIZE_REQUEST__THRESHOLD_CHOICE__CASE)
 } Adrnorm__V1__NormalizeRequest__ThresholdChoiceCase;
 
+/*
+ * The full pipeline for one mention (also each NormalizeStream item).
+ */
 struct  Adrnorm__V1__NormalizeRequest
 {
   ProtobufCMessage base;
@@ -311,6 +338,9 @@ struct  Adrnorm__V1__NormalizeRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, 0, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, ADRNORM__V1__RETRIEVAL_MODE__RETRIEVAL_MODE_UNSPECIFIED, ADRNORM__V1__NORMALIZE_REQUEST__THRESHOLD_CHOICE__NOT_SET, {0} }
 
 
+/*
+ * A PT whose probability reached the threshold.
+ */
 struct  Adrnorm__V1__MatchedTerm
 {
   ProtobufCMessage base;
@@ -329,6 +359,9 @@ struct  Adrnorm__V1__MatchedTerm
     , NULL, 0, 0 }
 
 
+/*
+ * One of the best scored candidates, when asked for (return_top_scored).
+ */
 struct  Adrnorm__V1__ScoredCandidate
 {
   ProtobufCMessage base;
@@ -342,6 +375,9 @@ struct  Adrnorm__V1__ScoredCandidate
     , NULL, 0, 0, 0 }
 
 
+/*
+ * Where a normalization spent its time, in milliseconds.
+ */
 struct  Adrnorm__V1__Timings
 {
   ProtobufCMessage base;
@@ -370,6 +406,9 @@ struct  Adrnorm__V1__ItemError
     , ADRNORM__WIRE__V1__CODE__OK, (char *)protobuf_c_empty_string }
 
 
+/*
+ * The matched PTs of one mention, echoing the request id.
+ */
 struct  Adrnorm__V1__NormalizeResponse
 {
   ProtobufCMessage base;
@@ -409,6 +448,9 @@ struct  Adrnorm__V1__NormalizeResponse
     , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Asks for the server, model and dictionary description.
+ */
 struct  Adrnorm__V1__InfoRequest
 {
   ProtobufCMessage base;
@@ -429,6 +471,9 @@ struct  Adrnorm__V1__ModelInfo__Id2labelEntry
     , 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * The cross-encoder the server runs.
+ */
 struct  Adrnorm__V1__ModelInfo
 {
   ProtobufCMessage base;
@@ -460,6 +505,9 @@ struct  Adrnorm__V1__ModelInfo
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * The dictionary the server serves.
+ */
 struct  Adrnorm__V1__DictionaryInfo
 {
   ProtobufCMessage base;
@@ -485,6 +533,9 @@ struct  Adrnorm__V1__DictionaryInfo
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * The values a request field left at zero takes.
+ */
 struct  Adrnorm__V1__Defaults
 {
   ProtobufCMessage base;
@@ -500,6 +551,9 @@ struct  Adrnorm__V1__Defaults
     , 0, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, 0 }
 
 
+/*
+ * The result cache counters.
+ */
 struct  Adrnorm__V1__CacheStats
 {
   ProtobufCMessage base;
@@ -513,6 +567,9 @@ struct  Adrnorm__V1__CacheStats
     , 0, 0, 0, 0 }
 
 
+/*
+ * What the server runs: model, dictionary, defaults, cache.
+ */
 struct  Adrnorm__V1__InfoResponse
 {
   ProtobufCMessage base;
@@ -529,6 +586,9 @@ struct  Adrnorm__V1__InfoResponse
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL }
 
 
+/*
+ * Asks whether the server is serving.
+ */
 struct  Adrnorm__V1__HealthRequest
 {
   ProtobufCMessage base;
@@ -538,6 +598,9 @@ struct  Adrnorm__V1__HealthRequest
      }
 
 
+/*
+ * Whether the server is serving.
+ */
 struct  Adrnorm__V1__HealthResponse
 {
   ProtobufCMessage base;
