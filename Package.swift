@@ -52,8 +52,9 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
         .target(name: "Normalization",
                 dependencies: ["Cancellation", "Terminology", "Retrieval", "CrossEncoder"]),
-        // Frames, service messages (the Swift mirror of Protos/), status
-        // codes and the error values every RPC layer reports.
+        // Frames, service messages (the Swift mirror of Protos/, generated
+        // into Generated/ by Scripts/codegen), status codes and the error
+        // values every RPC layer reports.
         .target(name: "Wire", dependencies: ["AdrnormProto", "CProtobufC"]),
         // Sockets, TLS (OpenSSL) and the framed, non-blocking SecureChannel.
         .target(name: "Transport", dependencies: ["Wire", "CShims", "COpenSSL"]),

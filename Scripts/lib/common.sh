@@ -30,6 +30,9 @@ ensure_debian_packages() {
 
 # What building adrnorm needs.
 BUILD_PACKAGES=(pkg-config libssl-dev openssl libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libopenblas-dev libdnnl-dev)
+# What Scripts/codegen needs: protoc (Python), protoc-c (C) and Debian's
+# python3-protobuf for Scripts/lib/swift_wire_codegen.py (the Swift mirror).
+CODEGEN_PACKAGES=(protobuf-compiler protobuf-c-compiler python3 python3-protobuf)
 # What the test and benchmark scripts need on top: the Python reference
 # (Debian's torch 1.13 + transformers in a venv).
 TEST_PACKAGES=(python3 python3-venv python3-pip python3-torch python3-numpy)
