@@ -2,9 +2,16 @@
 
 ``normalize`` prints one JSON object per mention on stdout (JSON lines), in
 input order; with ``--input FILE`` it shows a progress bar on stderr (when
-stderr is a terminal, or with ``--progress``). Exit status: 0 when every
-mention was normalized, 1 when some items failed (their lines carry
-``error``), 2 when the call or the connection failed.
+stderr is a terminal, or with ``--progress``). A line of ``--input`` that
+cannot be read (not decodable in ``--input-encoding``, not valid JSON, a field
+of the wrong type) stops the run there, naming the file, line and field, or
+with ``--on-error skip`` is reported on stderr and skipped. A mention the
+server refuses, or one too large to send, is a result with ``error`` and the
+run goes on. Exit status: 0 when every mention was normalized (lines skipped
+under ``--on-error skip`` are reported but do not fail the run), 1 when some
+mentions failed (their lines carry ``error``) or every line was skipped, 2
+when the run stopped early: a bad input line under ``--on-error stop``, or a
+failed call or connection.
 """
 
 from __future__ import annotations
@@ -43,23 +50,78 @@ def _server(text: str) -> Tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _parse_line(line: str, line_no: int) -> Optional[Tuple[str, str]]:
+class InputLineError(ValueError):
+    """A line of ``--input`` that cannot become a request; names the file,
+    the line and, where one is at fault, the field."""
+
+    def __init__(self, path: str, line: int, problem: str, field: Optional[str] = None) -> None:
+        self.path, self.line, self.field = path, line, field
+        where = f"{path}:{line}: " + (f"field {json.dumps(field)}: " if field else "")
+        super().__init__(where + problem)
+
+
+#: ``--input-encoding`` names and the Python codec each reads with (GBK is a
+#: subset of GB18030, so a GBK file reads as GB18030).
+_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030"}
+_TEXT_FIELDS = ("text_a", "raw_term", "mention")
+_ID_FIELDS = ("mention_id", "id")
+
+
+def _decode(raw: bytes, encoding: str, path: str, line_no: int) -> str:
+    codec = _ENCODINGS[encoding]
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as e:
+        bad = raw[e.start:e.start + 4].hex(" ")
+        problem = f"not valid {'UTF-8' if codec == 'utf-8' else 'GB18030'} (bytes {bad} at byte {e.start + 1} of the line)"
+        if codec == "utf-8":
+            problem += "; a GBK or GB18030 file? pass --input-encoding gb18030"
+        raise InputLineError(path, line_no, problem) from None
+
+
+def _encoding(text: str) -> str:
+    name = text.lower()
+    if name not in _ENCODINGS:
+        raise argparse.ArgumentTypeError(f"--input-encoding wants utf-8 or gb18030 (or gbk), got {text!r}")
+    return name
+
+
+def _parse_line(text: str, line_no: int, path: str) -> Optional[Tuple[str, str]]:
     """(id, mention) from a plain-text line or a JSONL record with
-    ``text_a``/``raw_term``/``mention`` and ``mention_id``/``id``."""
-    text = line.rstrip("\r\n")
+    ``text_a``/``raw_term``/``mention`` and ``mention_id``/``id`` (a string
+    or an integer; the line number when absent)."""
     if not text.strip():
         return None
-    if text.lstrip().startswith("{"):
-        try:
-            rec = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"line {line_no}: not valid JSON ({e.msg})") from None
-        for key in ("text_a", "raw_term", "mention"):
-            if isinstance(rec.get(key), str):
-                mid = rec.get("mention_id", rec.get("id", line_no))
-                return str(mid), rec[key]
-        raise ValueError(f"line {line_no}: a JSON record needs text_a, raw_term or mention")
-    return str(line_no), text
+    if not text.lstrip().startswith("{"):
+        return str(line_no), text
+    try:
+        rec = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputLineError(path, line_no, f"not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(rec, dict):
+        raise InputLineError(path, line_no, "a JSON line must be an object")
+    key = next((k for k in _TEXT_FIELDS if k in rec), None)
+    if key is None:
+        raise InputLineError(path, line_no, "a JSON record needs the mention in "
+                             + ", ".join(f'"{k}"' for k in _TEXT_FIELDS[:-1]) + f' or "{_TEXT_FIELDS[-1]}"')
+    if not isinstance(rec[key], str):
+        raise InputLineError(path, line_no, f"must be a string, not {_json_type(rec[key])}", key)
+    mid: Any = line_no
+    for id_key in _ID_FIELDS:
+        if id_key in rec:
+            mid = rec[id_key]
+            if isinstance(mid, bool) or not isinstance(mid, (str, int)):
+                raise InputLineError(path, line_no, f"must be a string or an integer, not {_json_type(mid)}",
+                                     id_key)
+            break
+    return str(mid), rec[key]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object",
+            str: "a string"}.get(type(value), type(value).__name__)
 
 
 class _Progress:
@@ -90,18 +152,51 @@ class _Progress:
         self.out.flush()
 
 
-def _file_mentions(path: str) -> Iterator[Tuple[str, str]]:
-    seen = set()
-    with (sys.stdin if path == "-" else open(path, encoding="utf-8-sig")) as f:
-        for n, line in enumerate(f, 1):
-            parsed = _parse_line(line, n)
+class _FileMentions:
+    """The mentions of ``--input``, read lazily. Pair files repeat a mention
+    once per candidate: a repeated id is read once. A bad line raises
+    :class:`InputLineError` (``on_error="stop"``: reading ends there and
+    ``stopped`` keeps it) or is reported on ``report`` and counted in
+    ``skipped`` (``"skip"``)."""
+
+    def __init__(self, path: str, encoding: str, on_error: str, report: TextIO) -> None:
+        self.path, self.encoding, self.on_error, self.report = path, encoding, on_error, report
+        self.skipped: List[InputLineError] = []
+        self.stopped: Optional[InputLineError] = None
+        self.read = 0
+
+    def _lines(self) -> Iterator[Tuple[int, bytes]]:
+        f = sys.stdin.buffer if self.path == "-" else open(self.path, "rb")
+        try:
+            for n, raw in enumerate(f, 1):
+                if n == 1 and raw.startswith(b"\xef\xbb\xbf") and _ENCODINGS[self.encoding] == "utf-8":
+                    raw = raw[3:]
+                yield n, raw.rstrip(b"\r\n")
+        finally:
+            if f is not sys.stdin.buffer:
+                f.close()
+
+    def __iter__(self) -> Iterator[Tuple[str, str]]:
+        seen = set()
+        for n, raw in self._lines():
+            try:
+                text = _decode(raw, self.encoding, self.path, n)
+                parsed = _parse_line(text, n, self.path)
+            except InputLineError as e:
+                if self.on_error == "stop":
+                    self.stopped = e
+                    return
+                self.skipped.append(e)
+                self.report.write(f"{_PROG}: skipped {e}\n")
+                self.report.flush()
+                continue
             if parsed is None:
                 continue
-            if line.lstrip().startswith("{"):
-                # Pair files repeat a mention once per candidate: keep the first.
+            if text.lstrip().startswith("{"):
                 if parsed[0] in seen:
                     continue
                 seen.add(parsed[0])
+            self.read += 1
             yield parsed
 
 
@@ -111,8 +206,10 @@ def _count_lines(path: str) -> int:
 
 
 def _normalize(client: Client, args: argparse.Namespace) -> int:
+    file: Optional[_FileMentions] = None
     if args.input:
-        source = _file_mentions(args.input)
+        file = _FileMentions(args.input, args.input_encoding, args.on_error, sys.stderr)
+        source: Iterator[Tuple[str, str]] = iter(file)
         show = args.progress if args.progress is not None else (sys.stderr.isatty() and args.input != "-")
         progress = _Progress(_count_lines(args.input), sys.stderr) if show and args.input != "-" else None
     else:
@@ -139,6 +236,19 @@ def _normalize(client: Client, args: argparse.Namespace) -> int:
     out.flush()
     if progress:
         progress.update(done, final=True)
+    if file is not None and file.stopped is not None:
+        print(f"{_PROG}: {file.stopped}", file=sys.stderr)
+        print(f"{_PROG}: stopped at line {file.stopped.line} after {done} mention(s) (--on-error stop); "
+              f"fix the line, or pass --on-error skip to skip bad lines", file=sys.stderr)
+        return 2
+    skipped = len(file.skipped) if file is not None else 0
+    if skipped:
+        print(f"{_PROG}: {skipped} line(s) of {args.input} skipped (--on-error skip)", file=sys.stderr)
+        if done == 0:
+            # Skipping must not turn a run that produced nothing into success.
+            print(f"{_PROG}: nothing was normalized: every mention line of {args.input} was skipped "
+                  f"(first: {file.skipped[0]})", file=sys.stderr)  # type: ignore[union-attr]
+            return 1
     if failed:
         print(f"{_PROG}: {failed} of {done} mentions failed (see their \"error\")", file=sys.stderr)
         return 1
@@ -195,11 +305,17 @@ def _parser() -> argparse.ArgumentParser:
     src = n.add_mutually_exclusive_group(required=True)
     src.add_argument("text", nargs="*", default=[], metavar="TEXT")
     src.add_argument("--input", metavar="FILE",
-                     help="one mention per line, or JSONL with text_a/mention (+ mention_id); - is stdin")
+                     help="one mention per line, or JSONL with text_a/raw_term/mention (+ mention_id); - is stdin")
     n.add_argument("--top-k", type=int, default=0, help="candidates scored (0: server default)")
     n.add_argument("--threshold", type=float, default=None, help="keep PTs with prob >= this")
     n.add_argument("--top-scored", type=int, default=0, help="also print the best N candidates")
     n.add_argument("--template", choices=[t.name for t in Template], default="UNSPECIFIED")
+    n.add_argument("--on-error", choices=["stop", "skip"], default="stop",
+                   help="a line of --input that cannot be read (not decodable, not valid JSON, a field of the "
+                        "wrong type): stop there (exit 2) or skip it, reported on stderr (default: stop)")
+    n.add_argument("--input-encoding", type=_encoding, default="utf-8", metavar="{utf-8,gb18030}",
+                   help="encoding of --input: utf-8 (default; a BOM is dropped) or gb18030 (gbk is read as "
+                        "gb18030, its superset)")
     n.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr for --input (default: when stderr is a terminal)")
     sub.add_parser("info", parents=[common], help="print the server's Info as JSON")
@@ -212,6 +328,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "normalize" and not args.text and not args.input:
         print(f"{_PROG} normalize: give TEXT… or --input FILE", file=sys.stderr)
         return 2
+    if args.command == "normalize" and args.input and args.input != "-":
+        try:
+            with open(args.input, "rb"):
+                pass
+        except OSError as e:
+            print(f"{_PROG}: {args.input}: cannot open ({e.strerror or e})", file=sys.stderr)
+            return 2
     host, port = args.server
     try:
         with Client(host, port, ca=args.ca, cert=args.cert, key=args.key,

@@ -12,9 +12,9 @@ from ._connection import Connection, Stream, fresh, remaining
 from ._proto.adrnorm.v1 import normalizer_pb2 as pb
 from ._proto.adrnorm.wire.v1 import frame_pb2 as wire
 from ._wire import encode_frame
-from .errors import (ClientConfigError, DataLoss, DeadlineExceeded, Internal, StatusCode,
+from .errors import (ClientConfigError, DataLoss, DeadlineExceeded, Internal, InvalidArgument, StatusCode,
                      error_for_status)
-from .types import (HealthStatus, NormalizeRequest, NormalizeResult, PairScore, RetrievalMode,
+from .types import (HealthStatus, ItemError, NormalizeRequest, NormalizeResult, PairScore, RetrievalMode,
                     RetrieveResult, Scorer, ScorePair, ServerInfo, Template)
 
 __all__ = ["Client"]
@@ -234,7 +234,9 @@ class Client:
         pulls requests only as the server's credit allows and while fewer than
         ``window`` results are waiting to be taken, so neither the input nor
         the output is ever held whole. A bad item yields a result whose
-        ``error`` is set (``ok`` is False) and the stream goes on; a failure of
+        ``error`` is set (``ok`` is False) and the stream goes on: one the
+        server refuses, and one whose request is larger than the server's
+        frame limit (``INVALID_ARGUMENT``, never sent); a failure of
         the stream raises :class:`~adrnorm_client.RPCError` from the generator
         (``Unavailable`` if the server goes away, ``DeadlineExceeded`` when
         ``timeout``, which covers the whole stream, passes). An exception
@@ -251,9 +253,11 @@ class Client:
         try:
             sender.start()
             yielded = 0
+            ids = sender.ids
             while True:
                 with s.lock:
-                    while not s.messages and not s.finished and sender.error is None:
+                    while (not s.messages and not s.finished and sender.error is None
+                           and not (ids and not isinstance(ids[0], str))):
                         left = remaining(deadline)
                         if left is not None and left <= 0:
                             raise DeadlineExceeded(
@@ -261,12 +265,26 @@ class Client:
                         s.cond.wait(left)
                     batch = list(s.messages)
                     s.messages.clear()
-                    if not batch:
-                        if sender.error is not None and not s.finished:
+                # Items that failed here (never sent) come out in their place.
+                while ids and not isinstance(ids[0], str):
+                    yielded += 1
+                    yield ids.popleft()
+                if not batch:
+                    with s.lock:
+                        s.consumed = yielded
+                        s.cond.notify_all()
+                        if ids and not isinstance(ids[0], str):
+                            continue
+                        if not s.messages and sender.error is not None and not s.finished:
                             raise sender.error
-                        break
+                        if not s.messages and s.finished:
+                            break
+                    continue
                 for payload in batch:
                     resp = pb.NormalizeResponse.FromString(payload)
+                    while ids and not isinstance(ids[0], str):
+                        yielded += 1
+                        yield ids.popleft()
                     if not sender.ids:
                         raise Internal(f"NormalizeStream: response {yielded} has no request "
                                        f"(id {resp.id!r})")
@@ -309,7 +327,9 @@ class _StreamSender(threading.Thread):
         from collections import deque
         self.conn, self.s, self.it, self.defaults = conn, s, it, defaults
         self.window, self.deadline = window, deadline
-        self.ids: "deque[str]" = deque()
+        # The id each response must carry, in order; an item refused here
+        # (never sent) is its result instead, yielded in its place.
+        self.ids: "deque[Union[str, NormalizeResult]]" = deque()
         self.error: Optional[BaseException] = None
         self.exhausted = False
         self.pulled = 0
@@ -361,6 +381,7 @@ class _StreamSender(threading.Thread):
                     conn.pump(s, self.deadline)
                     continue
                 frames = []
+                refused = False
                 for _ in range(min(room, self._BATCH)):
                     try:
                         item = next(self.it)
@@ -369,7 +390,16 @@ class _StreamSender(threading.Thread):
                         break
                     req = self._request(item, self.pulled)
                     payload = req.SerializeToString()
-                    conn.check_size(len(payload), f"request {self.pulled} (id {req.id!r})")
+                    try:
+                        conn.check_size(len(payload), f"request {self.pulled} (id {req.id!r})")
+                    except InvalidArgument as e:
+                        # One oversized mention fails alone, as the server
+                        # fails a bad item, instead of ending the stream.
+                        self.ids.append(NormalizeResult(req.id, error=ItemError(
+                            StatusCode.INVALID_ARGUMENT, f"not sent: {e.message}")))
+                        self.pulled += 1
+                        refused = True
+                        continue
                     self.ids.append(req.id)
                     self.pulled += 1
                     frames.append(encode_frame(wire.Frame(stream_id=s.id,
@@ -377,6 +407,8 @@ class _StreamSender(threading.Thread):
                 with s.lock:
                     s.ready.extend(frames)
                     s.half_close_queued = self.exhausted
+                    if refused:
+                        s.cond.notify_all()
                 conn.pump(s, self.deadline)
         except BaseException as e:
             self.error = e

@@ -128,3 +128,18 @@ def test_slow_consumer_does_not_buffer_responses(certs, make_client, server):
     time.sleep(0.5)
     assert pulled <= 1 + 100 + 1
     assert sum(1 for _ in gen) == 4999
+
+
+def test_items_over_the_frame_limit_fail_alone_in_their_place(client):
+    """A request larger than the server's max_frame_bytes is never sent: it
+    yields an INVALID_ARGUMENT item error where it stood, the stream goes on."""
+    big = "头" * 1_500_000  # 4.5 MB of UTF-8, over the 4 MiB limit
+    for mentions in (["头晕", big, "恶心", big], [big, big], [big, "头晕"]):
+        results = list(client.normalize_stream(mentions, timeout=60))
+        assert [r.id for r in results] == [str(i) for i in range(len(mentions))]
+        for r, m in zip(results, mentions):
+            if m is big:
+                assert not r.ok and r.error.code == StatusCode.INVALID_ARGUMENT, r
+                assert "frame limit" in r.error.message and "not sent" in r.error.message, r.error.message
+            else:
+                assert r.ok, r.error
