@@ -79,7 +79,7 @@ public struct PairRecordError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Every bad line of a pair / prediction JSONL file (a file that cannot be
-/// opened or is not UTF-8 is one error at line 0 or at the bad line).
+/// opened is one error at line 0; each line that does not decode is one error).
 public struct PairFileError: Error, CustomStringConvertible, Equatable {
     public var path: String
     public var errors: [PairRecordError]
@@ -92,20 +92,27 @@ public struct PairFileError: Error, CustomStringConvertible, Equatable {
 }
 
 extension PairRecord {
-    /// Every record of a pair / prediction JSONL file, with its line number.
-    /// Blank lines are skipped; every bad line is reported, not only the first.
-    public static func readFile(_ path: String) throws(PairFileError) -> [(line: Int, record: PairRecord)] {
-        func fail(_ line: Int, _ problem: String) -> PairFileError {
-            PairFileError(path: path, errors: [PairRecordError(path: path, line: line, problem: problem)])
-        }
+    /// Every record of a pair / prediction JSONL file in `encoding`, with
+    /// its line number. Blank lines are skipped; every bad line is reported,
+    /// not only the first (a line that does not decode included).
+    public static func readFile(_ path: String, encoding: SourceEncoding = .utf8)
+        throws(PairFileError) -> [(line: Int, record: PairRecord)] {
         let reader: TextLineReader
-        do { reader = try TextLineReader(path: path) } catch {
-            guard case .cannotOpen(_, let reason) = error else { throw fail(0, error.description) }
-            throw fail(0, "cannot open (\(reason))")
+        do { reader = try TextLineReader(path: path, encoding: encoding) } catch {
+            throw PairFileError(path: path, errors: [PairRecordError(path: path, line: 0, problem: error.problem)])
         }
         var out: [(line: Int, record: PairRecord)] = []
         var errors: [PairRecordError] = []
-        while let line = reader.next() {
+        while let result = reader.readLine() {
+            let line: TextLineReader.Line
+            switch result {
+            case .success(let l): line = l
+            case .failure(let failure):
+                if case .undecodable(_, let number, _) = failure {
+                    errors.append(PairRecordError(path: path, line: number, problem: failure.problem))
+                }
+                continue
+            }
             if line.text.allSatisfy(\.isWhitespace) { continue }
             do {
                 out.append((line.number, try PairRecord(jsonLine: line.text, lineNumber: line.number)))
@@ -113,13 +120,6 @@ extension PairRecord {
                 var e = error
                 e.path = path
                 errors.append(e)
-            }
-        }
-        if let failure = reader.failure {
-            if case .invalidUTF8(_, let line) = failure {
-                errors.append(PairRecordError(path: path, line: line, problem: "invalid UTF-8"))
-            } else {
-                errors.append(PairRecordError(path: path, line: 0, problem: failure.description))
             }
         }
         if !errors.isEmpty { throw PairFileError(path: path, errors: errors) }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Terminology
 
@@ -35,24 +36,26 @@ struct MentionInput {
     /// Lines repeating an earlier `mention_id` (pair files carry one line per candidate).
     var repeatedIDs = 0
 
-    static func read(path: String, onError policy: ErrorPolicy = .stop) throws -> MentionInput {
+    static func read(path: String, encoding: SourceEncoding = .utf8, onError policy: ErrorPolicy = .stop) throws -> MentionInput {
         let reader: TextLineReader
-        do { reader = try TextLineReader(path: path) } catch {
-            if case .cannotOpen(_, let reason) = error {
-                throw MentionInputError(file: path, line: 0, problem: "cannot open (\(reason))")
-            }
-            throw error
+        do { reader = try TextLineReader(path: path, encoding: encoding) } catch {
+            throw MentionInputError(file: path, line: 0, problem: error.problem)
         }
         var input = MentionInput()
         var format: Bool? = nil   // true: JSONL
         var seen = Set<String>()
-        while true {
-            guard let line = reader.next() else {
-                if case .invalidUTF8(_, let number)? = reader.failure {
-                    // The reader cannot resync inside a file; invalid UTF-8 always stops.
-                    throw MentionInputError(file: path, line: number, problem: "invalid UTF-8")
-                }
-                break
+        while let result = reader.readLine() {
+            let line: TextLineReader.Line
+            switch result {
+            case .success(let l): line = l
+            case .failure(let error):
+                // A line that does not decode is a bad line like any other:
+                // the lines after it are still read.
+                guard case .undecodable(_, let number, _) = error else { throw error }
+                let problem = MentionInputError(file: path, line: number, problem: error.problem)
+                guard policy == .skip else { throw problem }
+                input.skipped.append(problem)
+                continue
             }
             let trimmed = line.text.trimmingPythonWhitespace
             if trimmed.isEmpty {
@@ -84,4 +87,21 @@ struct MentionInput {
         }
         return input
     }
+}
+
+/// `--input-encoding`, for the commands that read an input file of
+/// mentions, pairs or predictions (the dictionary's is `--encoding`).
+struct InputEncodingOption: ParsableArguments {
+    @Option(name: .customLong("input-encoding"),
+            help: "Encoding of the input file: utf-8 (default; a BOM is dropped) or gb18030 (gbk reads as gb18030, its superset).")
+    var name: String = SourceEncoding.utf8.rawValue
+
+    func validate() throws {
+        guard (try? SourceEncoding(name: name)) != nil else {
+            throw ValidationError("--input-encoding must be utf-8 or gb18030 (or gbk) (got \(name))")
+        }
+    }
+
+    /// Valid once `validate()` passed.
+    var encoding: SourceEncoding { (try? SourceEncoding(name: name)) ?? .utf8 }
 }

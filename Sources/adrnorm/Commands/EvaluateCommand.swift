@@ -8,7 +8,8 @@ struct Evaluate: ParsableCommand {
         abstract: "Compute pair-level and mention-level metrics from prediction JSONL; writes metrics JSON.",
         discussion: """
             Reads prediction JSONL (pair lines with prob_1; mention_id, candidate_pt_code, \
-            gold_pt_codes and/or label). A file in which no line has gold_pt_codes or label is refused \
+            gold_pt_codes and/or label), in UTF-8 or, with --input-encoding gb18030, GB18030/GBK; every \
+            bad line (one that does not decode included) is reported with its line number. A file in which no line has gold_pt_codes or label is refused \
             (there is nothing to measure against); mentions without either in a partly labelled file \
             count as having no gold PT, with a warning. Prints one JSON object: pair accuracy/precision/recall/F1 \
             at 0.5 with tp/tn/fp/fn and roc_auc; at --threshold the mention-level exact_set_match, \
@@ -21,6 +22,7 @@ struct Evaluate: ParsableCommand {
 
     @Option(help: "Prediction JSONL file ('-' for standard input).")
     var predictions: String
+    @OptionGroup var inputEncoding: InputEncodingOption
 
     @Option(help: "Decision threshold on prob_1 for the mention-level metrics, in [0, 1].")
     var threshold: Double = NormalizationDefaults.threshold
@@ -58,7 +60,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        let rows = try PairRecord.readFile(predictions)
+        let rows = try PairRecord.readFile(predictions, encoding: inputEncoding.encoding)
         let records = rows.map(\.record), lines = rows.map(\.line)
         let report: Evaluation.Report
         do {

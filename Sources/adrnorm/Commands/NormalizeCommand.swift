@@ -11,12 +11,12 @@ struct Normalize: ParsableCommand {
         discussion: """
             --input takes pair/prediction JSONL (one mention per distinct mention_id; gold fields are copied \
             and label computed), JSONL with mention_id and text_a (or raw_term), or plain text, one mention per \
-            line. --emit pairs (default) writes prediction JSONL (the schema of docs/PIPELINE.md §Data formats), one line per retrieved \
+            line, in UTF-8 or, with --input-encoding gb18030, GB18030/GBK. --emit pairs (default) writes prediction JSONL (the schema of docs/PIPELINE.md §Data formats), one line per retrieved \
             candidate, with prob_1 and pred_label (prob_1 ≥ --threshold); it feeds `adrnorm evaluate`. \
             --emit mentions writes one line per mention in the mention-result schema of docs/PIPELINE.md \
             §Mention results (adrnorm.mention_result/1, the same as adrnorm call normalize and the Python CLI). Progress and the final report \
-            go to stderr. A bad input line or an invalid mention stops the run with its line number, unless \
-            --on-error skip, which skips and counts it; a run in which every line was skipped fails (exit 1). \
+            go to stderr. A bad input line (one that does not decode included) or an invalid mention stops the run with \
+            its file and line number, unless --on-error skip, which skips and reports it; a run in which every line was skipped fails (exit 1). \
             Settings are checked before any input is read: a bad flag fails at once, never line by line. \
             --top-k above the dictionary's PT count is capped to that count (every PT is a candidate), said \
             once on stderr.
@@ -41,7 +41,9 @@ struct Normalize: ParsableCommand {
     var scorer: String?
     @Option(help: "Output rows: pairs (prediction JSONL, one per candidate) or mentions (one per mention).")
     var emit: String = "pairs"
-    @Option(name: .customLong("on-error"), help: "On a bad input line or mention: stop or skip.")
+    @OptionGroup var inputEncoding: InputEncodingOption
+    @Option(name: .customLong("on-error"),
+            help: "On a bad input line (one that does not decode in --input-encoding included) or mention: stop or skip.")
     var onError: String = MentionInput.ErrorPolicy.stop.rawValue
     @Option(name: .customLong("in-flight"), help: "Mentions in flight at once, so their pairs share scoring batches.")
     var inFlight: Int = 32
@@ -73,7 +75,7 @@ struct Normalize: ParsableCommand {
         let precision = pipeline.model?.model.options.precision.rawValue ?? ""
         if let note = k.capNote(name: "--top-k") { Stderr.write("adrnorm normalize: \(note)\n") }
 
-        let input = try MentionInput.read(path: self.input, onError: policy)
+        let input = try MentionInput.read(path: self.input, encoding: inputEncoding.encoding, onError: policy)
         let sink = try OutputSink(path: output)
 
         let progress = ProgressReporter(label: "adrnorm normalize", total: input.lines.count)

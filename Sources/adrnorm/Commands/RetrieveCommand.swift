@@ -14,7 +14,8 @@ struct Retrieve: ParsableCommand {
         discussion: """
             --input takes pair/prediction JSONL (one mention per distinct mention_id, gold fields kept), \
             JSONL with mention_id and text_a (or raw_term), or plain text with one mention per line (ids are \
-            line numbers; blank lines are skipped). Dictionary facts, load warnings and counts go to stderr. \
+            line numbers; blank lines are skipped), in UTF-8 or, with --input-encoding gb18030, GB18030/GBK. A bad \
+            line stops the run, naming the file and line. Dictionary facts, load warnings and counts go to stderr. \
             --top-k above the dictionary's PT count is capped to that count (every PT is a candidate), as in \
             `normalize` and the server, and stderr says so once.
             """)
@@ -34,6 +35,7 @@ struct Retrieve: ParsableCommand {
     var mention: String?
     @Option(help: "Input file (JSONL or plain text, one mention per line).")
     var input: String?
+    @OptionGroup var inputEncoding: InputEncodingOption
     @Option(help: "Output: candidates (one object per mention) or pairs (pair JSONL, one line per candidate).")
     var emit: String = "candidates"
 
@@ -70,7 +72,7 @@ struct Retrieve: ParsableCommand {
         if let mention {
             mentions = [MentionRecord(id: "1", text: mention)]
         } else {
-            let read = try MentionInput.read(path: input!)
+            let read = try MentionInput.read(path: input!, encoding: inputEncoding.encoding)
             mentions = read.lines.map(\.mention)
             Stderr.write("adrnorm retrieve: \(mentions.count) mention(s) from \(input!)"
                          + (read.blankLines > 0 ? " (\(read.blankLines) blank line(s) skipped)" : "") + "\n")

@@ -11,13 +11,15 @@ struct Score: ParsableCommand {
             Each input line is a pair record (mention_id, text_a or raw_term, candidate_pt_name, \
             candidate_llt_names, candidate_hlt_name, …). The candidate text is rendered with --template; \
             each output line is the record plus logit_0, logit_1, prob_0, prob_1 (the probability of the \
-            label named "match") and pred_label (prob_1 ≥ 0.5). Lines that cannot be read are reported \
-            with their line numbers and nothing is written.
+            label named "match") and pred_label (prob_1 ≥ 0.5). Lines that cannot be read (a line \
+            that does not decode in --input-encoding included) are reported with their line numbers and \
+            nothing is written.
             """)
     @Option(help: "Model folder (default: the SYNTHETIC demo model in Demo/model).")
     var model: String?
     @Option(help: "Pair JSONL file.")
     var input: String
+    @OptionGroup var inputEncoding: InputEncodingOption
     @Option(help: "Candidate text template: full, pt_llt or pt_only.")
     var template: String = CandidateTemplate.default.rawValue
     @Option(name: .customLong("batch-size"), help: "Pairs per forward pass.")
@@ -43,7 +45,7 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
-        let records = try PairRecord.readFile(input).map(\.record)
+        let records = try PairRecord.readFile(input, encoding: inputEncoding.encoding).map(\.record)
         let directory = try ModelOption.resolve(model, command: "adrnorm score")
         let scorer = try PairScorer(modelDirectory: directory, maxLength: maxLength,
                                     options: EncoderOptions(precision: precision, threads: threads),
