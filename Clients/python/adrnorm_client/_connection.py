@@ -5,7 +5,9 @@ Threads: a reader thread owns the socket's read side, decodes frames and
 hands each to its stream (by id); a keepalive thread answers the server's
 Pings and pings an idle server; callers' threads open streams, send frames and
 wait on their stream's condition. Every wait is bounded by the caller's
-deadline or ends when the connection fails (which wakes every waiter).
+deadline or ends when the connection fails (which wakes every waiter): a
+write too, also one the server does not read (what it left unsent goes out
+first with the next write; the keepalive thread flushes it meanwhile).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections import deque
 from typing import Deque, Dict, List, Optional, Tuple
 
 from ._proto.adrnorm.wire.v1 import frame_pb2 as wire
-from ._tls import CLOSED_TCP, CLOSED_TLS, ChannelClosed, TLSChannel
+from ._tls import BUSY, CLOSED_TCP, CLOSED_TLS, QUEUED, ChannelClosed, TLSChannel
 from ._wire import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FramingError, encode_frame
 from .errors import (DeadlineExceeded, HandshakeError, InvalidArgument, RPCError, StatusCode,
                      Unavailable)
@@ -73,6 +75,15 @@ class Stream:
 
 def _half_close(stream_id: int) -> bytes:
     return encode_frame(wire.Frame(stream_id=stream_id, half_close=wire.HalfClose()))
+
+
+class SendTimedOut(DeadlineExceeded):
+    """A send that ran out of time. ``committed``: part of it went out (the
+    rest follows with the next write), so the server will see it whole."""
+
+    def __init__(self, message: str, committed: bool) -> None:
+        super().__init__(message)
+        self.committed = committed
 
 
 def fresh(err: RPCError) -> RPCError:
@@ -249,6 +260,15 @@ class Connection:
                 call.metadata.update(metadata)
             try:
                 self.send(encode_frame(wire.Frame(stream_id=s.id, call=call)), deadline, what=method)
+            except SendTimedOut as e:
+                if e.committed:
+                    # The Call reaches the server after all: cancel it there
+                    # (the Cancel follows it), keeping its slot until the
+                    # server's Status frees it.
+                    self.cancel(s, "deadline exceeded while sending the call")
+                else:
+                    self._release(s)  # the Call never went out: the server knows nothing of it
+                raise
             except BaseException:
                 self._release(s)  # the Call never went out: the server knows nothing of it
                 raise
@@ -263,16 +283,22 @@ class Connection:
                                   f"(max_frame_bytes {self.max_frame_bytes})")
 
     def send(self, data: bytes, deadline: Optional[float], *, what: str) -> None:
-        """Sends encoded frames; raises DeadlineExceeded if the connection's
-        send side stays busy past ``deadline``, Unavailable if it failed."""
+        """Sends encoded frames; raises SendTimedOut (a DeadlineExceeded) if
+        the send side stays busy, or the server does not take the bytes,
+        past ``deadline``; Unavailable if the connection failed."""
         left = remaining(deadline)
         try:
-            ok = self._channel.send(data, None if left is None else max(0.0, left))
+            outcome = self._channel.send(data, None if left is None else max(0.0, left))
         except OSError as e:
             self._fail(Unavailable(f"connection to {self.address} failed while sending: {e}"))
             raise fresh(self._error or Unavailable(str(e))) from None
-        if not ok:
-            raise DeadlineExceeded(f"{what}: could not send within the timeout (connection busy)")
+        if outcome == BUSY:
+            raise SendTimedOut(f"{what}: could not send within the timeout (the connection is busy sending: "
+                               f"is the server reading?)", committed=False)
+        if outcome == QUEUED:
+            self._ka_event.set()  # the keepalive thread flushes the rest meanwhile
+            raise SendTimedOut(f"{what}: the server did not take the request within the timeout "
+                               f"(it is not reading); the rest is sent when it reads again", committed=True)
 
     def pump(self, s: Stream, deadline: Optional[float], *, nonblocking: bool = False) -> bool:
         """Sends ``s.ready`` as far as credit allows (then the HalfClose once
@@ -298,8 +324,10 @@ class Connection:
                 frames = batch + [_half_close(s.id)] if close else batch
                 data = b"".join(frames)
                 if nonblocking:
-                    sent = len(data) <= 65536 and self._channel.send(data, 0)
-                    if not sent:
+                    outcome = self._channel.send(data, 0) if len(data) <= 65536 else BUSY
+                    if outcome == QUEUED:
+                        self._ka_event.set()  # committed; the keepalive thread flushes the rest
+                    if outcome == BUSY:
                         with s.lock:
                             s.ready.extendleft(reversed(batch))
                             s.credit += n
@@ -327,10 +355,13 @@ class Connection:
             return
         data = encode_frame(wire.Frame(stream_id=s.id, cancel=wire.Cancel(reason=reason)))
         try:
-            if self._channel.send(data, 0):
-                return
+            outcome = self._channel.send(data, 0)
         except OSError:
             return  # the reader reports the broken connection
+        if outcome != BUSY:
+            if outcome == QUEUED:
+                self._ka_event.set()
+            return
         self._control.append(data)
         self._ka_event.set()
 
@@ -483,18 +514,26 @@ class Connection:
         interval = self._keepalive_interval
         tick = 1.0 if interval is None else max(0.01, min(1.0, interval / 4))
         while self._error is None:
-            self._ka_event.wait(tick)
+            # While a timed-out write left a backlog, look at it often: it
+            # goes out as soon as the server reads again.
+            self._ka_event.wait(min(tick, 0.05) if self._channel.backlog else tick)
             self._ka_event.clear()
             if self._error is not None:
                 return
+            if self._channel.backlog:
+                try:
+                    self._channel.flush(0.05)
+                except OSError:
+                    return  # the reader reports the broken connection
             while self._control:
                 data = self._control.popleft()
                 try:
-                    if not self._channel.send(data, 1.0):
-                        self._control.appendleft(data)
-                        break
+                    outcome = self._channel.send(data, 1.0)
                 except OSError:
                     return
+                if outcome == BUSY:
+                    self._control.appendleft(data)
+                    break
             if interval is None:
                 continue
             now = time.monotonic()

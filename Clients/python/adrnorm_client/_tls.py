@@ -6,10 +6,16 @@ write, and OpenSSL does not allow ``SSL_read`` and ``SSL_write`` on one
 ``_ssl_lock`` (held only for in-memory work, never across socket I/O), the
 socket itself is read by one thread and written under ``_send_lock``, which
 also keeps TLS records in order on the wire. Lock order: send, then ssl.
+
+Writes never block past the caller's deadline: the socket is written with
+``MSG_DONTWAIT`` between ``poll()`` waits. Bytes already encrypted must reach
+the peer in order, so what a timed-out write left unsent stays in a backlog
+that the next write (or :meth:`TLSChannel.flush`) sends first.
 """
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import threading
@@ -17,6 +23,12 @@ import time
 from typing import List, Optional
 
 _RECV_BYTES = 256 * 1024
+_SEND_BYTES = 256 * 1024
+
+#: What :meth:`TLSChannel.send` did: everything is on the socket; nothing was
+#: sent (the send side stayed busy, or an earlier write's backlog did not
+#: drain); or the data is committed but part of it waits in the backlog.
+SENT, BUSY, QUEUED = "sent", "busy", "queued"
 
 
 class ChannelClosed(Exception):
@@ -50,6 +62,10 @@ class TLSChannel:
         # recv() from then on raises ChannelClosed without touching the socket.
         self._closed_by_peer: Optional[str] = None
         self._close_notify_sent = False
+        # Encrypted bytes not yet on the socket (under _send_lock): what a
+        # write left when its deadline came. Sent before anything else.
+        self._backlog = bytearray()
+        self._backlog_at = 0
 
     # -- set-up -------------------------------------------------------------
 
@@ -147,31 +163,78 @@ class TLSChannel:
             raise ChannelClosed(self._closed_by_peer)
         return b"".join(chunks)
 
-    def send(self, data: bytes, timeout: Optional[float] = None) -> bool:
-        """Encrypts and sends ``data`` whole, in order with other senders.
-        Returns False (nothing sent) if the send lock was not free within
-        ``timeout`` seconds (None waits); raises ``OSError`` if the socket
-        fails mid-way (the connection is then unusable)."""
+    def send(self, data: bytes, timeout: Optional[float] = None) -> str:
+        """Encrypts and sends ``data`` whole, in order with other senders,
+        for at most ``timeout`` seconds (None: until done). Returns ``SENT``;
+        ``BUSY`` if nothing was sent (the send lock was not free in time, or
+        the backlog of an earlier write did not drain); or ``QUEUED`` if the
+        peer did not take it all in time: the data is committed and its rest
+        goes out, first, with the next write or :meth:`flush`. Raises
+        ``OSError`` if the socket fails (the connection is then unusable)."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         if not self._send_lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
-            return False
+            return BUSY
         try:
+            if not self._write_backlog(deadline):
+                return BUSY
             with self._ssl_lock:
                 view = memoryview(data)
                 while view:
                     n = self._ssl.write(view)
                     view = view[n:]
-            self._drain_locked()
+                self._backlog += self._out.read()
+            return SENT if self._write_backlog(deadline) else QUEUED
         finally:
             self._send_lock.release()
+
+    @property
+    def backlog(self) -> int:
+        """Encrypted bytes committed but not yet on the socket."""
+        return len(self._backlog) - self._backlog_at
+
+    def flush(self, timeout: Optional[float] = 0.0) -> bool:
+        """Sends the backlog for at most ``timeout`` seconds (None: until
+        done); True once it is empty. Never waits for a busy send side."""
+        if not self._send_lock.acquire(blocking=False):
+            return False
+        try:
+            return self._write_backlog(None if timeout is None else time.monotonic() + max(0.0, timeout))
+        finally:
+            self._send_lock.release()
+
+    def _write_backlog(self, deadline: Optional[float]) -> bool:
+        """Writes the backlog (under _send_lock) until it is empty (True) or
+        ``deadline`` passes (False); each write takes what the socket takes
+        without blocking, and waits in between are bounded by the deadline."""
+        poller: Optional[select.poll] = None
+        while self._backlog_at < len(self._backlog):
+            try:
+                end = min(len(self._backlog), self._backlog_at + _SEND_BYTES)
+                with memoryview(self._backlog) as view:
+                    n = self.sock.send(view[self._backlog_at:end], socket.MSG_DONTWAIT)
+                self._backlog_at += n
+                continue
+            except BlockingIOError:
+                pass
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            if poller is None:
+                poller = select.poll()
+                poller.register(self.sock.fileno(), select.POLLOUT)
+            # A shutdown() of the socket (the connection failing) wakes this
+            # with POLLHUP/POLLERR; the next send() then raises.
+            poller.poll(None if left is None else max(1, int(left * 1000)))
+        self._backlog.clear()
+        self._backlog_at = 0
         return True
 
     def _drain_locked(self) -> None:
-        while True:
-            with self._ssl_lock:
-                out = self._out.read()
-            if not out:
-                return
-            self.sock.sendall(out)
+        """Moves our TLS records into the backlog and sends what the socket
+        takes now (the reader's path: it never waits on the peer)."""
+        with self._ssl_lock:
+            self._backlog += self._out.read()
+        self._write_backlog(time.monotonic())
 
     def close_gracefully(self, data: bytes = b"", timeout: float = 5.0) -> None:
         """Sends ``data``, then TLS close_notify, in one write, then a TCP FIN:
@@ -194,8 +257,9 @@ class TLSChannel:
                     self._ssl.unwrap()  # queues close_notify; then wants the peer's
                 except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
                     pass
-                out = self._out.read()
-            self.sock.sendall(out)
+                self._backlog += self._out.read()
+            if not self._write_backlog(time.monotonic() + max(0.0, timeout)):
+                raise socket.timeout("the peer did not read the close_notify")
             self.sock.shutdown(socket.SHUT_WR)
         finally:
             self._send_lock.release()

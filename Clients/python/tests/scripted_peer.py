@@ -16,7 +16,8 @@ with a Hello, then reads frames (and answers nothing) until the test calls
 
 ``hello=False`` makes it end the connection (the same ways) instead of
 answering the Hello; :meth:`ScriptedPeer.stop_reading` makes it read nothing
-more (the client's writes then fill the socket buffers and block). Its Hello
+more (the client's writes then fill the socket buffers and block), and
+:meth:`ScriptedPeer.resume_reading` makes it read again. Its Hello
 allows frames of ``MAX_FRAME_BYTES``, so that one request can do that. Every
 blocking step here has a timeout.
 """
@@ -60,6 +61,7 @@ class ScriptedPeer:
         self.call_seen = threading.Event()  # a Call frame arrived
         self.ended = threading.Event()  # the requested ending was carried out
         self.muted = threading.Event()  # stop_reading() took effect
+        self.unmuted = threading.Event()  # resume_reading() took effect
         self.frames: List[str] = []
         self.errors: List[BaseException] = []
         self._sock: Optional[socket.socket] = None
@@ -80,6 +82,13 @@ class ScriptedPeer:
         self._commands.put("mute")
         if not self.muted.wait(timeout):
             raise AssertionError(f"the scripted peer did not stop reading: {self.errors}")
+
+    def resume_reading(self, timeout: float = 10.0) -> None:
+        """Reads the socket again after :meth:`stop_reading`."""
+        self.muted.clear()
+        self._commands.put("resume")
+        if not self.unmuted.wait(timeout):
+            raise AssertionError(f"the scripted peer did not read again: {self.errors}")
 
     def stop(self) -> None:
         self._commands.put("stop")
@@ -138,6 +147,9 @@ class ScriptedPeer:
                 if cmd == "mute":
                     reading = False
                     self.muted.set()
+                elif cmd == "resume":
+                    reading = True
+                    self.unmuted.set()
                 elif cmd is not None:
                     reading = self._end(cmd, sock, obj, out)
                     self.ended.set()

@@ -202,6 +202,37 @@ def test_calls_behind_a_stalled_write_end_at_their_timeout(peer, certs):
         bounded(c.close)
 
 
+def test_a_call_whose_own_write_is_blocked_ends_at_its_timeout(peer, certs):
+    """The call's own request does not fit the socket buffers of a server
+    that stopped reading: the call ends at its timeout all the same, the
+    connection stays up, and once the server reads again the rest of the
+    request goes out, then the call's Cancel, with the frames intact."""
+    p = peer()
+    c = connect(p, certs, timeout=None)
+    try:
+        p.stop_reading()
+        big = "头" * (8 * 1024 * 1024)  # 24 MB, far larger than the socket buffers
+        err, took = bounded(lambda: c.normalize(big, timeout=1.0))
+        assert isinstance(err, DeadlineExceeded), repr(err)
+        assert 1.0 <= took < 1.0 + PROMPT, f"took {took:.2f}s"
+        assert "not reading" in str(err), str(err)
+        assert not c.closed, "a slow server is not a failed connection"
+        # Calls behind it end at their timeouts too (nothing of theirs is sent).
+        for call in (lambda: c.health(timeout=0.5), lambda: c.ping(timeout=0.5),
+                     lambda: list(c.normalize_stream(["头晕"], timeout=0.5))):
+            err, took = bounded(call)
+            assert isinstance(err, DeadlineExceeded), repr(err)
+            assert took < 0.5 + PROMPT, f"took {took:.2f}s"
+        p.resume_reading()
+        deadline = time.monotonic() + 10
+        while "cancel" not in p.frames and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert p.frames == ["hello", "call", "cancel"], (p.frames, p.errors)
+        assert not p.errors and not c.closed
+    finally:
+        bounded(c.close)
+
+
 @pytest.mark.parametrize("how", ["close_notify", "fin", "rst"])
 def test_server_ends_connection_instead_of_hello(peer, certs, how):
     """The server ends the connection right after the TLS handshake: the
