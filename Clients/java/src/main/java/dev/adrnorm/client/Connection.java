@@ -23,9 +23,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -37,17 +43,21 @@ import javax.net.ssl.SSLSocket;
 /**
  * One TLS connection to an adrnorm server, multiplexing the client's calls as streams
  * (docs/PROTOCOL.md). A reader thread owns the input side and routes frames to {@link ClientCall}s; any
- * thread writes whole frames under {@code writeLock}; a small scheduler thread sends idle Pings,
- * answers the server's Pings and closes a connection that stops answering.
+ * thread hands whole frames, under {@code writeLock}, to a writer thread that alone writes the socket;
+ * a small scheduler thread sends idle Pings, answers the server's Pings and closes a connection that
+ * stops answering.
  *
  * <p>Locks: {@code writeLock} may be taken before {@code state}, never after it; a call's own
  * lock is taken last. The reader never writes to the socket (a reader blocked on a write could
  * deadlock with a server that stops reading until the client drains).
  *
- * <p>Waits: a caller waits for {@code writeLock} no longer than its call's deadline (a write
- * ahead of it may be blocked on a server that does not read); Cancel and Pong never wait for it
- * (see {@link #sendWhenFree}). The server's close_notify, FIN or RST ends the reader, which fails
- * every open call with UNAVAILABLE and closes the socket (waking a blocked writer).
+ * <p>Waits: a caller waits for {@code writeLock}, for the writer to finish the write before its own,
+ * and for its own write, each no longer than its call's deadline: a server that does not read
+ * blocks the writer, never the caller. A write whose deadline passes goes on in the background
+ * (its bytes may be on the wire in part, so the frame must be finished); the next write waits
+ * for it. Cancel and Pong never wait (see {@link #sendWhenFree}). The server's close_notify, FIN or
+ * RST ends the reader, which fails every open call with UNAVAILABLE and closes the socket (waking
+ * a blocked writer).
  */
 final class Connection implements Closeable {
     static final String ALPN = "adrn/1";
@@ -70,6 +80,10 @@ final class Connection implements Closeable {
     private final OutputStream out;
     private final ScheduledExecutorService scheduler;
     private final Thread reader;
+    /** The one thread that writes the socket, in the order writes were handed to it. */
+    private final ExecutorService writer;
+    /** The last write handed to {@link #writer} (under {@code writeLock}); null before the first. */
+    private Future<?> lastWrite;
 
     final String serverName;
     final int maxFrameBytes;
@@ -113,6 +127,11 @@ final class Connection implements Closeable {
         });
         sched.setRemoveOnCancelPolicy(true);
         this.scheduler = sched;
+        this.writer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "adrnorm-writer " + peer);
+            t.setDaemon(true);
+            return t;
+        });
         this.reader = new Thread(this::readLoop, "adrnorm-reader " + peer);
         this.reader.setDaemon(true);
     }
@@ -249,6 +268,7 @@ final class Connection implements Closeable {
             cb.setTimeoutMs((int) Math.max(1, Math.min(0xffffffffL, leftMs)));
         }
         if (firstPayload != null) cb.setPayload(firstPayload);
+        Write outcome;
         if (!lockForWrite(call)) {
             state.lock();
             try {
@@ -277,9 +297,26 @@ final class Connection implements Closeable {
             } finally {
                 state.unlock();
             }
-            writeLocked(List.of(Frame.newBuilder().setStreamId(call.streamId).setCall(cb).build()));
+            outcome = writeLocked(List.of(Frame.newBuilder().setStreamId(call.streamId).setCall(cb).build()),
+                    call.deadlineNanos, true);
         } finally {
             writeLock.unlock();
+        }
+        if (outcome == Write.BUSY) {
+            // The Call never went out: the server knows nothing of the stream.
+            state.lock();
+            try {
+                if (calls.remove(call.streamId) != null) releaseSlotLocked();
+            } finally {
+                state.unlock();
+            }
+            throw sendSideBusy(call);
+        }
+        if (outcome == Write.QUEUED) {
+            // The Call reaches the server after all: cancel it there (the Cancel follows it); its
+            // slot stays taken until the server's Status frees it.
+            cancel(call, "deadline exceeded while sending the call");
+            throw notTaken(call);
         }
     }
 
@@ -326,11 +363,14 @@ final class Connection implements Closeable {
      */
     void send(ClientCall call, List<Frame> frames) {
         if (!lockForWrite(call)) throw sendSideBusy(call);
+        Write outcome;
         try {
-            writeLocked(frames);
+            outcome = writeLocked(frames, call.deadlineNanos, true);
         } finally {
             writeLock.unlock();
         }
+        if (outcome == Write.BUSY) throw sendSideBusy(call);
+        if (outcome == Write.QUEUED) throw notTaken(call);
     }
 
     /**
@@ -348,6 +388,12 @@ final class Connection implements Closeable {
             Thread.currentThread().interrupt();
             throw new AdrnormException(Status.Code.CANCELLED, call.shortMethod() + " was interrupted while waiting to send", e);
         }
+    }
+
+    private AdrnormException notTaken(ClientCall call) {
+        return new AdrnormException(Status.Code.DEADLINE_EXCEEDED, call.shortMethod() + " could not send within its timeout of "
+                + call.timeoutMillis + " ms: the server at " + peer + " is not reading; the rest of the request is sent when it"
+                + " reads again");
     }
 
     private AdrnormException sendSideBusy(ClientCall call) {
@@ -369,14 +415,15 @@ final class Connection implements Closeable {
     private void sendWhenFree(Frame f) {
         if (isClosed()) return;
         if (writeLock.tryLock()) {
+            Write outcome = Write.BUSY;
             try {
-                writeLocked(List.of(f));
+                outcome = writeLocked(List.of(f), System.nanoTime(), false);
             } catch (AdrnormException ignored) {
-                // the connection failed; the reader reports it
+                return; // the connection failed; the reader reports it
             } finally {
                 writeLock.unlock();
             }
-            return;
+            if (outcome != Write.BUSY) return;
         }
         try {
             scheduler.schedule(() -> sendWhenFree(f), 20, TimeUnit.MILLISECONDS);
@@ -393,23 +440,80 @@ final class Connection implements Closeable {
         }
     }
 
-    private void writeLocked(List<Frame> frames) {
+    /** What {@link #writeLocked} did with the frames. */
+    private enum Write {
+        /** On the socket. */
+        SENT,
+        /** Nothing handed to the writer: the write before them was still blocked at the deadline. */
+        BUSY,
+        /** Handed to the writer, which had not finished them at the deadline (or was not waited for). */
+        QUEUED
+    }
+
+    /**
+     * Hands {@code frames} to the writer (the caller holds {@code writeLock}), once the write before
+     * them is done, waiting for that and, with {@code wait}, for their own write, no longer than
+     * {@code deadlineNanos} ({@code Long.MAX_VALUE}: no deadline). Throws UNAVAILABLE if the
+     * connection is closed or fails while writing.
+     */
+    private Write writeLocked(List<Frame> frames, long deadlineNanos, boolean wait) {
+        checkOpen();
+        if (!finished(lastWrite, deadlineNanos)) return Write.BUSY;
+        checkOpen();
+        byte[][] encoded = new byte[frames.size()][];
+        for (int i = 0; i < encoded.length; i++) encoded[i] = encode(frames.get(i));
+        Future<?> write;
+        try {
+            write = writer.submit(() -> {
+                writeStartedNanos = System.nanoTime();
+                try {
+                    for (byte[] b : encoded) out.write(b);
+                    out.flush();
+                } catch (IOException e) {
+                    fail(new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " lost while sending: "
+                            + e.getMessage(), e));
+                } finally {
+                    writeStartedNanos = 0;
+                }
+            });
+        } catch (RejectedExecutionException closing) {
+            checkOpen();
+            throw new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " is closed");
+        }
+        lastWrite = write;
+        if (!wait || !finished(write, deadlineNanos)) return Write.QUEUED;
+        checkOpen();
+        return Write.SENT;
+    }
+
+    private void checkOpen() {
         state.lock();
         try {
             if (closed) throw copy(refusing);
         } finally {
             state.unlock();
         }
-        writeStartedNanos = System.nanoTime();
+    }
+
+    /** Waits for {@code write} (null: none) until {@code deadlineNanos}; true once it is done. */
+    private static boolean finished(Future<?> write, long deadlineNanos) {
+        if (write == null || write.isDone()) return true;
         try {
-            for (Frame f : frames) out.write(encode(f));
-            out.flush();
-        } catch (IOException e) {
-            AdrnormException lost = new AdrnormException(Status.Code.UNAVAILABLE, "connection to " + peer + " lost while sending: " + e.getMessage(), e);
-            fail(lost);
-            throw lost;
-        } finally {
-            writeStartedNanos = 0;
+            if (deadlineNanos == Long.MAX_VALUE) {
+                write.get();
+                return true;
+            }
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) return false;
+            write.get(left, TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (ExecutionException e) {
+            return true; // the job catches what it throws; a failed write has failed the connection
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AdrnormException(Status.Code.CANCELLED, "interrupted while waiting to send", e);
         }
     }
 
@@ -593,10 +697,12 @@ final class Connection implements Closeable {
         if (sentAt == 0 && now - lastReadNanos >= TimeUnit.MILLISECONDS.toNanos(settings.keepAliveMillis())) {
             if (!writeLock.tryLock()) return; // a write is under way; check it next tick
             try {
+                if (lastWrite != null && !lastWrite.isDone()) return; // likewise, not waiting for it
                 long n = pingCounter.incrementAndGet();
                 pingSentNanos = System.nanoTime();
                 writeLocked(List.of(Frame.newBuilder().setPing(Ping.newBuilder()
-                        .setPayload(ByteString.copyFrom(ByteBuffer.allocate(8).putLong(n).array()))).build()));
+                        .setPayload(ByteString.copyFrom(ByteBuffer.allocate(8).putLong(n).array()))).build()),
+                        System.nanoTime(), false);
             } catch (AdrnormException ignored) {
                 // fail() has run
             } finally {
@@ -637,6 +743,7 @@ final class Connection implements Closeable {
         closeQuietly(tcp);
         closeQuietly(socket);
         scheduler.shutdown();
+        writer.shutdown();
     }
 
     @Override

@@ -156,6 +156,24 @@ class PeerCloseTest {
     }
 
     @Test
+    void aCallWhoseOwnWriteIsBlockedEndsAtItsTimeout() throws Exception {
+        // The call's own request does not fit the socket buffers of a server that stopped reading:
+        // it ends at its timeout all the same, and the connection stays up.
+        try (ScriptedPeer peer = new ScriptedPeer(certs(), true); AdrnormClient c = connect(peer, null)) {
+            peer.stopReading();
+            String big = "头".repeat(8 * 1024 * 1024); // 24 MB, far larger than the socket buffers
+            long start = System.nanoTime();
+            AdrnormException e = failsWithin(1000 + PROMPT_MS, Status.Code.DEADLINE_EXCEEDED,
+                    () -> c.normalize(NormalizeRequest.newBuilder().setMention(big).build(), Duration.ofMillis(1000)));
+            assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(1000), e.getMessage());
+            assertTrue(e.getMessage().contains("not reading"), e.getMessage());
+            assertTrue(!c.connection().isClosed(), "a slow server is not a failed connection");
+            // Calls behind it end at their own timeouts too.
+            failsWithin(500 + PROMPT_MS, Status.Code.DEADLINE_EXCEEDED, () -> c.health(Duration.ofMillis(500)));
+        }
+    }
+
+    @Test
     void callsBehindAStalledWriteEndAtTheirTimeout() throws Exception {
         try (ScriptedPeer peer = new ScriptedPeer(certs(), true)) {
             AdrnormClient c = connect(peer, null);
