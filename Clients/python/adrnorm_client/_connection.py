@@ -81,8 +81,8 @@ class SendTimedOut(DeadlineExceeded):
     """A send that ran out of time. ``committed``: part of it went out (the
     rest follows with the next write), so the server will see it whole."""
 
-    def __init__(self, message: str, committed: bool) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, code: Optional[StatusCode] = None, *, committed: bool = False) -> None:
+        super().__init__(message, code)
         self.committed = committed
 
 
