@@ -15,7 +15,8 @@ import Wire
 /// pipeline's scoring scheduler, counted in pairs (`--max-queued-pairs`),
 /// before any retrieval or tokenization; the calls that score nothing
 /// (Retrieve, Info, Health) have their own small bound
-/// (`maxUnscoredCalls`). Past either, RESOURCE_EXHAUSTED at once.
+/// (`Limits.maxUnscoredCalls`); one client identity holds at most its share of
+/// the pair budget (`Limits.maxQueuedPairsPerClient`). Past either, RESOURCE_EXHAUSTED at once.
 public final class PipelineService: NormalizerService {
     /// Facts for Info that the pipeline does not know.
     public struct Description: Sendable {
@@ -37,25 +38,68 @@ public final class PipelineService: NormalizerService {
 
     public let pipeline: NormalizationPipeline
     public let description: Description
-    /// Retrieve, Info and Health calls in progress at once.
-    public let maxUnscoredCalls: Int
-    /// The default of `maxUnscoredCalls` (`adrnorm serve --max-unscored-calls`).
-    public static let defaultMaxUnscoredCalls = 256
-    private let unscoredCalls: AdmissionCounter
+    /// What one call and one client may ask of the server.
+    public struct Limits: Sendable, Equatable {
+        /// Pairs one Score may carry, and candidates one Normalize (or
+        /// stream item) may score: small enough that a Score response fits
+        /// a frame, and that one request cannot hold the scorer for long.
+        public var maxPairsPerRequest: Int
+        /// Pairs one client identity may have admitted at once, across all
+        /// its calls and connections, so no client can take the whole
+        /// `--max-queued-pairs` budget; nil: half of it.
+        public var maxQueuedPairsPerClient: Int?
+        /// Retrieve, Info and Health calls in progress at once.
+        public var maxUnscoredCalls: Int
 
-    public init(pipeline: NormalizationPipeline, description: Description,
-                maxUnscoredCalls: Int = PipelineService.defaultMaxUnscoredCalls) {
-        precondition(maxUnscoredCalls >= 1, "maxUnscoredCalls must be at least 1")
+        public static let defaultMaxPairsPerRequest = 1024
+        public static let defaultMaxUnscoredCalls = 256
+
+        public init(maxPairsPerRequest: Int = Limits.defaultMaxPairsPerRequest, maxQueuedPairsPerClient: Int? = nil,
+                    maxUnscoredCalls: Int = Limits.defaultMaxUnscoredCalls) {
+            self.maxPairsPerRequest = maxPairsPerRequest
+            self.maxQueuedPairsPerClient = maxQueuedPairsPerClient
+            self.maxUnscoredCalls = maxUnscoredCalls
+        }
+    }
+
+    public let limits: Limits
+    /// The per-client share in effect (the default resolved).
+    public let maxQueuedPairsPerClient: Int
+    private let unscoredCalls: AdmissionCounter
+    private let clientShares: ClientShares
+
+    public init(pipeline: NormalizationPipeline, description: Description, limits: Limits = Limits()) {
+        precondition(limits.maxPairsPerRequest >= 1 && limits.maxUnscoredCalls >= 1
+                     && (limits.maxQueuedPairsPerClient ?? 1) >= 1, "PipelineService limits must be at least 1")
         self.pipeline = pipeline
         self.description = description
-        self.maxUnscoredCalls = maxUnscoredCalls
-        unscoredCalls = AdmissionCounter(limit: maxUnscoredCalls)
+        self.limits = limits
+        let total = pipeline.configuration.scheduling.maxQueuedPairs
+        maxQueuedPairsPerClient = limits.maxQueuedPairsPerClient ?? max(1, total / 2)
+        unscoredCalls = AdmissionCounter(limit: limits.maxUnscoredCalls)
+        clientShares = ClientShares(limit: maxQueuedPairsPerClient)
+    }
+
+    /// Runs a scoring call inside its client's share of the pair budget.
+    private func withClientShare<T>(_ pairs: Int, _ context: CallContext,
+                                    _ body: () async throws(ServiceError) -> T) async throws(ServiceError) -> T {
+        // A request over the whole budget is the scheduler's to refuse
+        // (its message names --max-queued-pairs).
+        guard pairs <= pipeline.configuration.scheduling.maxQueuedPairs else { return try await body() }
+        let client = context.peer?.name ?? ""
+        if let held = clientShares.enter(client, pairs: pairs) {
+            throw ServiceError(.resourceExhausted, "client \"\(client.isEmpty ? "(no certificate)" : client)\" already has "
+                               + "\(held) pairs waiting or being scored; \(pairs) more would pass its share of "
+                               + "\(maxQueuedPairsPerClient) (--max-queued-pairs-per-client); retry when some finish")
+        }
+        defer { clientShares.leave(client, pairs: pairs) }
+        return try await body()
     }
 
     /// Runs a call that scores nothing inside its bound.
     private func unscored<T>(_ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
         guard unscoredCalls.enter() else {
-            throw ServiceError(.resourceExhausted, "server is at capacity: \(maxUnscoredCalls) Retrieve, Info and "
+            throw ServiceError(.resourceExhausted, "server is at capacity: \(limits.maxUnscoredCalls) Retrieve, Info and "
                                + "Health calls already in progress (--max-unscored-calls); retry later")
         }
         defer { unscoredCalls.leave() }
@@ -95,9 +139,15 @@ public final class PipelineService: NormalizerService {
     public func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) async throws(ServiceError)
         -> AdrnormV1.ScoreResponse
     {
-        let template = try Self.template(request.template) ?? pipeline.configuration.defaultTemplate
         guard !request.pairs.isEmpty else { throw ServiceError(.invalidArgument, "pairs: at least one pair is needed") }
-        var pairs: [(mention: String, candidate: String)] = []
+        // Sizes first: nothing is rendered or tokenized for a request over
+        // the cap (which keeps every Score response inside one frame).
+        guard request.pairs.count <= limits.maxPairsPerRequest else {
+            throw ServiceError(.invalidArgument, "pairs: \(request.pairs.count) pairs; at most \(limits.maxPairsPerRequest) "
+                               + "per request (Info's max_pairs_per_request): split the request")
+        }
+        let template = try Self.template(request.template) ?? pipeline.configuration.defaultTemplate
+        var pairs: [(mention: String, candidate: NormalizationPipeline.PairCandidate)] = []
         pairs.reserveCapacity(request.pairs.count)
         for (i, pair) in request.pairs.enumerated() {
             switch pair.candidate {
@@ -105,23 +155,29 @@ public final class PipelineService: NormalizerService {
                 guard let index = pipeline.dictionary.index(ofPTCode: code) else {
                     throw ServiceError(.invalidArgument, "pairs[\(i)].pt_code: \(code) is not a PT of the dictionary")
                 }
-                pairs.append((pair.mention, pipeline.candidateText(candidateIndex: index, template: template)))
+                pairs.append((pair.mention, .term(candidateIndex: index)))
             case .text(let text):
-                pairs.append((pair.mention, text))
+                pairs.append((pair.mention, .text(text)))
             case nil:
                 throw ServiceError(.invalidArgument, "pairs[\(i)]: neither pt_code nor candidate_text is set")
             }
         }
-        let scores: [PairScore]
-        do {
-            scores = try await pipeline.score(pairs: pairs, deadline: context.deadline, cancellation: context.cancellation)
-        } catch {
-            throw Self.serviceError(error)
+        let scores: [PairScore] = try await withClientShare(pairs.count, context) { () async throws(ServiceError) in
+            do throws(NormalizationError) {
+                return try await pipeline.score(pairs: pairs, template: template, deadline: context.deadline,
+                                                cancellation: context.cancellation)
+            } catch {
+                throw Self.serviceError(error)
+            }
         }
         return AdrnormV1.ScoreResponse(scores: zip(pairs, scores).map { pair, s in
-            AdrnormV1.PairScore(logit0: Double(s.notMatchLogit), logit1: Double(s.matchLogit),
-                                prob0: Double(s.notMatchProbability), prob1: Double(s.matchProbability),
-                                candidateText: pair.candidate)
+            let text = switch pair.candidate {
+            case .term(let index): pipeline.candidateText(candidateIndex: index, template: template)
+            case .text(let text): text
+            }
+            return AdrnormV1.PairScore(logit0: Double(s.notMatchLogit), logit1: Double(s.matchLogit),
+                                       prob0: Double(s.notMatchProbability), prob1: Double(s.matchProbability),
+                                       candidateText: text)
         }, precision: modelPrecision)
     }
 
@@ -138,11 +194,25 @@ public final class PipelineService: NormalizerService {
             threshold: request.threshold, template: try Self.template(request.template),
             mode: Self.mode(request.mode), scorer: scorer, returnTopScored: Int(request.returnTopScored),
             deadline: context.deadline, cancellation: context.cancellation)
-        let r: NormalizationResult
+        // The pairs this request may score: its top_k (capped to the
+        // dictionary) under the model scorer.
+        let pairCount: Int
         do {
-            r = try await pipeline.normalize(normalization)
+            try pipeline.validateSettings(of: normalization)
+            pairCount = try pipeline.resolveTopK(normalization.topK).effective
         } catch {
             throw Self.serviceError(error)
+        }
+        guard pairCount <= limits.maxPairsPerRequest else {
+            throw ServiceError(.invalidArgument, "top_k: \(pairCount) candidates to score; at most "
+                               + "\(limits.maxPairsPerRequest) per request (Info's max_pairs_per_request)")
+        }
+        let r: NormalizationResult = try await withClientShare(pairCount, context) { () async throws(ServiceError) in
+            do throws(NormalizationError) {
+                return try await pipeline.normalize(normalization)
+            } catch {
+                throw Self.serviceError(error)
+            }
         }
         return AdrnormV1.NormalizeResponse(
             id: r.id,
@@ -195,7 +265,10 @@ public final class PipelineService: NormalizerService {
             defaults: AdrnormV1.Defaults(topK: UInt32(pipeline.effectiveDefaultTopK), threshold: c.defaultThreshold,
                                          template: Self.wire(c.defaultTemplate),
                                          scorer: pipeline.defaultScorer == .model ? .model : .lexical,
-                                         maxMentionChars: UInt32(c.maxMentionCharacters), maxLength: UInt32(c.maxLength)),
+                                         maxMentionChars: UInt32(c.maxMentionCharacters), maxLength: UInt32(c.maxLength),
+                                         maxPairsPerRequest: UInt32(limits.maxPairsPerRequest),
+                                         maxQueuedPairs: UInt64(c.scheduling.maxQueuedPairs),
+                                         maxQueuedPairsPerClient: UInt64(maxQueuedPairsPerClient)),
             cache: AdrnormV1.CacheStats(hits: cache.hits, misses: cache.misses, entries: UInt64(cache.entries),
                                         capacity: UInt64(cache.capacity)))
     }

@@ -11,19 +11,32 @@ import Wire
 /// retrieval or tokenization, and a small bound of its own for the calls
 /// that score nothing (`--max-unscored-calls`).
 @Suite struct ServiceAdmissionTests {
-    static func service(maxQueuedPairs: Int) throws -> (PipelineService, NormalizationPipeline) {
+    static func service(maxQueuedPairs: Int, limits: PipelineService.Limits? = nil) throws
+        -> (PipelineService, NormalizationPipeline)
+    {
         var c = PipelineConfiguration()
         c.scheduling = ScoringSchedulerConfiguration(maxQueuedPairs: maxQueuedPairs)
         c.cacheCapacity = 0
         let pipeline = try NormalizationPipeline(dictionary: DemoServer.dictionary, model: DemoServer.model,
                                                  modelDigest: "demo", configuration: c)
         return (PipelineService(pipeline: pipeline, description: .init(
-            serverVersion: "test", modelName: "demo", modelIsSynthetic: true, dictionaryIsSynthetic: true)), pipeline)
+            serverVersion: "test", modelName: "demo", modelIsSynthetic: true, dictionaryIsSynthetic: true),
+            limits: limits ?? .init(maxQueuedPairsPerClient: maxQueuedPairs)), pipeline)
     }
 
     static func context() -> CallContext {
         CallContext(method: NormalizerMethod.normalize.rawValue, streamID: StreamID(1), peer: nil, metadata: [:],
                     deadline: nil, cancellation: CancellationToken())
+    }
+
+    static func expectError(_ code: StatusCode, containing text: String,
+                            _ body: () async throws(ServiceError) -> Void) async {
+        do {
+            try await body()
+            Issue.record("expected \(code), the call succeeded")
+        } catch {
+            #expect(error.code == code && error.message.contains(text), "\(error)")
+        }
     }
 
     @Test("a Normalize whose top_k passes --max-queued-pairs is RESOURCE_EXHAUSTED before anything is scored")
@@ -90,5 +103,68 @@ import Wire
             #expect(error.code == .cancelled)
         }
         #expect(pipeline.schedulerStatistics?.pairs == 0)
+    }
+
+    @Test("a Score over max_pairs_per_request or a Normalize whose top_k passes it is INVALID_ARGUMENT before any work")
+    func pairsPerRequest() async throws {
+        let (service, pipeline) = try Self.service(maxQueuedPairs: 100_000, limits: .init(maxPairsPerRequest: 50))
+        defer { pipeline.shutdown() }
+        let pairs = Array(repeating: AdrnormV1.ScorePair(mention: "头痛", candidate: .text("头痛")), count: 51)
+        await Self.expectError(.invalidArgument, containing: "at most 50 per request") { () throws(ServiceError) in
+            _ = try await service.score(.init(pairs: pairs), context: Self.context())
+        }
+        await Self.expectError(.invalidArgument, containing: "max_pairs_per_request") { () throws(ServiceError) in
+            _ = try await service.normalize(.init(mention: "头痛", topK: 51), context: Self.context())
+        }
+        // The default top_k (100) is over this cap too: the server's defaults must fit it.
+        await Self.expectError(.invalidArgument, containing: "top_k: 100 candidates") { () throws(ServiceError) in
+            _ = try await service.normalize(.init(mention: "头痛"), context: Self.context())
+        }
+        #expect(pipeline.schedulerStatistics?.pairs == 0)
+        #expect(try await service.score(.init(pairs: Array(pairs.prefix(50))), context: Self.context()).scores.count == 50)
+        let defaults = try #require(try await service.info(.init(), context: Self.context()).defaults)
+        #expect(defaults.maxPairsPerRequest == 50 && defaults.maxQueuedPairs == 100_000
+                && defaults.maxQueuedPairsPerClient == 50_000)
+    }
+
+    @Test("one client identity is held to its share of the pair budget; the default share is half")
+    func clientShare() async throws {
+        let (service, pipeline) = try Self.service(maxQueuedPairs: 1000, limits: .init(maxQueuedPairsPerClient: 30))
+        defer { pipeline.shutdown() }
+        await Self.expectError(.resourceExhausted, containing: "share of 30") { () throws(ServiceError) in
+            _ = try await service.normalize(.init(mention: "头痛", topK: 40), context: Self.context())
+        }
+        #expect(try await service.normalize(.init(mention: "头痛", topK: 30), context: Self.context()).scorer == .model)
+        let (halved, p2) = try Self.service(maxQueuedPairs: 1000, limits: .init())
+        defer { p2.shutdown() }
+        #expect(halved.maxQueuedPairsPerClient == 500)
+
+        let shares = ClientShares(limit: 10)
+        #expect(shares.enter("a", pairs: 6) == nil && shares.enter("b", pairs: 10) == nil)
+        #expect(shares.enter("a", pairs: 5) == 6, "a holds 6; 5 more pass its share")
+        shares.leave("a", pairs: 6)
+        #expect(shares.enter("a", pairs: 10) == nil)
+        shares.leave("a", pairs: 10)
+        shares.leave("b", pairs: 10)
+        #expect(shares.clients == 0, "finished calls leave nothing behind")
+    }
+
+    @Test("Score by pt_code uses the dictionary's precomputed tokens and scores exactly as the same text does")
+    func ptCodeEqualsText() async throws {
+        let (service, pipeline) = try Self.service(maxQueuedPairs: 1000)
+        defer { pipeline.shutdown() }
+        let terms = Array(DemoServer.dictionary.terms.prefix(5))
+        let mentions = ["头痛", "用药后头晕恶心", "头痛"]
+        var byCode: [AdrnormV1.ScorePair] = [], byText: [AdrnormV1.ScorePair] = []
+        for m in mentions {
+            for (i, t) in terms.enumerated() {
+                byCode.append(.init(mention: m, candidate: .ptCode(t.ptCode)))
+                byText.append(.init(mention: m, candidate: .text(pipeline.candidateText(candidateIndex: i, template: .full))))
+            }
+        }
+        let a = try await service.score(.init(pairs: byCode), context: Self.context())
+        let b = try await service.score(.init(pairs: byText), context: Self.context())
+        #expect(a.scores == b.scores)
+        #expect(a.scores.count == 15)
     }
 }

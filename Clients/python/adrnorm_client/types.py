@@ -293,6 +293,14 @@ class Defaults:
     scorer: Union[Scorer, int]
     max_mention_chars: int
     max_length: int
+    #: Pairs one ``score`` may carry, and candidates one ``normalize`` may
+    #: score (its top_k); more is INVALID_ARGUMENT. 0 from a server too old
+    #: to say.
+    max_pairs_per_request: int = 0
+    #: Pairs waiting for or being scored across all calls (0: not reported).
+    max_queued_pairs: int = 0
+    #: Pairs one client identity may have admitted at once (0: not reported).
+    max_queued_pairs_per_client: int = 0
 
 
 @dataclass(frozen=True)
@@ -328,5 +336,6 @@ class ServerInfo:
             DictionaryInfo(d.source, d.version, d.pt_count, d.llt_count, d.soc_count,
                            d.digest, d.synthetic),
             Defaults(df.top_k, df.threshold, _enum(Template, df.template),
-                     _enum(Scorer, df.scorer), df.max_mention_chars, df.max_length),
+                     _enum(Scorer, df.scorer), df.max_mention_chars, df.max_length,
+                     df.max_pairs_per_request, df.max_queued_pairs, df.max_queued_pairs_per_client),
             CacheStats(c.hits, c.misses, c.entries, c.capacity))

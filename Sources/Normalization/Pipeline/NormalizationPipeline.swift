@@ -162,11 +162,29 @@ public final class NormalizationPipeline: @unchecked Sendable {
 
     // MARK: - Pair scoring
 
+    /// The candidate side of a pair to score: a PT of the dictionary
+    /// (rendered with the request's template; its tokens are precomputed) or
+    /// free text.
+    public enum PairCandidate: Sendable, Equatable {
+        case term(candidateIndex: Int)
+        case text(String)
+    }
+
     /// Scores free (mention, candidate text) pairs on the shared scheduler.
-    /// The pairs are admitted (or refused as overloaded) before any is
-    /// validated or tokenized; `completion` is called exactly once.
     public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
                       cancellation: CancellationToken? = nil,
+                      completion: @escaping @Sendable (Result<[PairScore], NormalizationError>) -> Void) {
+        score(pairs: pairs.map { ($0.mention, PairCandidate.text($0.candidate)) }, template: nil, deadline: deadline,
+              cancellation: cancellation, completion: completion)
+    }
+
+    /// Scores (mention, candidate) pairs on the shared scheduler. The pairs
+    /// are admitted (or refused as overloaded) before any is validated or
+    /// tokenized; each distinct mention and candidate text is tokenized once
+    /// per request, and dictionary candidates not at all. Cancellation is
+    /// checked while tokenizing. `completion` is called exactly once.
+    public func score(pairs: [(mention: String, candidate: PairCandidate)], template: CandidateTemplate?,
+                      deadline: ContinuousClock.Instant? = nil, cancellation: CancellationToken? = nil,
                       completion: @escaping @Sendable (Result<[PairScore], NormalizationError>) -> Void) {
         guard let model, let scheduler else {
             completion(.failure(.failedPrecondition("this server has no cross-encoder to score pairs with")))
@@ -179,16 +197,29 @@ public final class NormalizationPipeline: @unchecked Sendable {
             completion(.failure(NormalizationError(error)))
             return
         }
+        let termIDs = candidateTokenIDs[template ?? configuration.defaultTemplate]!
         var encodings: [PairEncoding] = []
         encodings.reserveCapacity(pairs.count)
+        var mentionIDs: [String: [Int32]] = [:]
+        var textIDs: [String: [Int32]] = [:]
         do {
             for (i, pair) in pairs.enumerated() {
-                if cancellation?.isCancelled == true { throw NormalizationError.cancelled }
+                if i % 256 == 0, cancellation?.isCancelled == true { throw NormalizationError.cancelled }
                 _ = try validateMention(pair.mention, field: "pairs[\(i)].mention")
-                if pair.candidate.trimmingPythonWhitespace.isEmpty {
-                    throw NormalizationError.invalidArgument(field: "pairs[\(i)].candidate", reason: "empty or whitespace only")
+                let first = mentionIDs[pair.mention] ?? model.tokenizer.tokenIDs(pair.mention)
+                mentionIDs[pair.mention] = first
+                let second: [Int32]
+                switch pair.candidate {
+                case .term(let index):
+                    second = termIDs[index]
+                case .text(let text):
+                    if text.trimmingPythonWhitespace.isEmpty {
+                        throw NormalizationError.invalidArgument(field: "pairs[\(i)].candidate", reason: "empty or whitespace only")
+                    }
+                    second = textIDs[text] ?? model.tokenizer.tokenIDs(text)
+                    textIDs[text] = second
                 }
-                encodings.append(try model.tokenizer.encode(pair.mention, pair.candidate, maxLength: model.maxLength))
+                encodings.append(try model.tokenizer.encode(ids: first, second, maxLength: model.maxLength))
             }
         } catch {
             scheduler.release(reservation)
@@ -204,11 +235,14 @@ public final class NormalizationPipeline: @unchecked Sendable {
         }
     }
 
-    /// `score(pairs:)` for async callers (the server): no thread waits.
-    public func score(pairs: [(mention: String, candidate: String)], deadline: ContinuousClock.Instant? = nil,
+    /// `score(pairs:template:)` for async callers (the server): no thread waits.
+    public func score(pairs: [(mention: String, candidate: PairCandidate)], template: CandidateTemplate?,
+                      deadline: ContinuousClock.Instant? = nil,
                       cancellation: CancellationToken? = nil) async throws(NormalizationError) -> [PairScore] {
         let result = await withCheckedContinuation { continuation in
-            score(pairs: pairs, deadline: deadline, cancellation: cancellation) { continuation.resume(returning: $0) }
+            score(pairs: pairs, template: template, deadline: deadline, cancellation: cancellation) {
+                continuation.resume(returning: $0)
+            }
         }
         return try result.get()
     }

@@ -413,6 +413,9 @@ extension AdrnormV1.Defaults {
         self.scorer = try decodeEnum(c.scorer.rawValue, fieldPath(path, "scorer"))
         self.maxMentionChars = c.max_mention_chars
         self.maxLength = c.max_length
+        self.maxPairsPerRequest = c.max_pairs_per_request
+        self.maxQueuedPairs = c.max_queued_pairs
+        self.maxQueuedPairsPerClient = c.max_queued_pairs_per_client
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__Defaults> {
@@ -423,6 +426,9 @@ extension AdrnormV1.Defaults {
         m.pointee.scorer = Adrnorm__V1__Scorer(rawValue: self.scorer.rawValue)
         m.pointee.max_mention_chars = self.maxMentionChars
         m.pointee.max_length = self.maxLength
+        m.pointee.max_pairs_per_request = self.maxPairsPerRequest
+        m.pointee.max_queued_pairs = self.maxQueuedPairs
+        m.pointee.max_queued_pairs_per_client = self.maxQueuedPairsPerClient
         return m
     }
 }

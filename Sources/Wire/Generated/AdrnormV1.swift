@@ -459,6 +459,16 @@ public enum AdrnormV1 {
         public var scorer: AdrnormV1.Scorer
         public var maxMentionChars: UInt32
         public var maxLength: UInt32
+        /// Pairs one Score may carry, and candidates (top_k, after the cap to the
+        /// dictionary's PT count) one Normalize or NormalizeStream item may score;
+        /// more is INVALID_ARGUMENT before any work.
+        public var maxPairsPerRequest: UInt32
+        /// Pairs waiting for or being scored across all calls; past it
+        /// RESOURCE_EXHAUSTED at once.
+        public var maxQueuedPairs: UInt64
+        /// Pairs one client identity may have admitted at once, across its calls
+        /// and connections; past it RESOURCE_EXHAUSTED at once.
+        public var maxQueuedPairsPerClient: UInt64
 
         public init(
             topK: UInt32 = 0,
@@ -466,7 +476,10 @@ public enum AdrnormV1 {
             template: AdrnormV1.Template = .unspecified,
             scorer: AdrnormV1.Scorer = .unspecified,
             maxMentionChars: UInt32 = 0,
-            maxLength: UInt32 = 0
+            maxLength: UInt32 = 0,
+            maxPairsPerRequest: UInt32 = 0,
+            maxQueuedPairs: UInt64 = 0,
+            maxQueuedPairsPerClient: UInt64 = 0
         ) {
             self.topK = topK
             self.threshold = threshold
@@ -474,6 +487,9 @@ public enum AdrnormV1 {
             self.scorer = scorer
             self.maxMentionChars = maxMentionChars
             self.maxLength = maxLength
+            self.maxPairsPerRequest = maxPairsPerRequest
+            self.maxQueuedPairs = maxQueuedPairs
+            self.maxQueuedPairsPerClient = maxQueuedPairsPerClient
         }
     }
 

@@ -201,6 +201,8 @@ enum CallJSON {
                 ("template", JSONText.quote(d.template == .ptOnly ? "pt_only" : d.template == .ptLLT ? "pt_llt" : "full")),
                 ("scorer", JSONText.quote(d.scorer == .lexical ? "lexical" : "model")),
                 ("max_mention_chars", "\(d.maxMentionChars)"), ("max_length", "\(d.maxLength)"),
+                ("max_pairs_per_request", "\(d.maxPairsPerRequest)"), ("max_queued_pairs", "\(d.maxQueuedPairs)"),
+                ("max_queued_pairs_per_client", "\(d.maxQueuedPairsPerClient)"),
             ])))
         }
         if let c = r.cache {

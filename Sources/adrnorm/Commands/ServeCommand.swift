@@ -53,7 +53,13 @@ struct Serve: AsyncParsableCommand {
     var drainTimeout: Double = 30
     @Option(name: .customLong("max-unscored-calls"),
             help: "Retrieve, Info and Health calls in progress at once; past it they get RESOURCE_EXHAUSTED. (Score and Normalize are admitted by --max-queued-pairs.)")
-    var maxUnscoredCalls: Int = PipelineService.defaultMaxUnscoredCalls
+    var maxUnscoredCalls: Int = PipelineService.Limits.defaultMaxUnscoredCalls
+    @Option(name: .customLong("max-pairs-per-request"),
+            help: "Pairs one Score may carry and candidates one Normalize may score (its top_k); more is INVALID_ARGUMENT before any work.")
+    var maxPairsPerRequest: Int = PipelineService.Limits.defaultMaxPairsPerRequest
+    @Option(name: .customLong("max-queued-pairs-per-client"),
+            help: "Pairs one client identity may have waiting or being scored at once (default: half of --max-queued-pairs).")
+    var maxQueuedPairsPerClient: Int?
     // Removed: calls no longer wait on worker threads; a clear error instead of "unknown option".
     @Option(name: .customLong("worker-threads"), help: .hidden)
     var removedWorkerThreads: Int?
@@ -74,6 +80,13 @@ struct Serve: AsyncParsableCommand {
         }
         guard maxUnscoredCalls >= 1 else {
             throw ValidationError("--max-unscored-calls must be at least 1 (got \(maxUnscoredCalls))")
+        }
+        guard maxPairsPerRequest >= 1 else {
+            throw ValidationError("--max-pairs-per-request must be at least 1 (got \(maxPairsPerRequest))")
+        }
+        if let share = maxQueuedPairsPerClient, share < 1 || share > pipelineOptions.maxQueuedPairs {
+            throw ValidationError("--max-queued-pairs-per-client must be 1 … --max-queued-pairs "
+                                  + "(\(pipelineOptions.maxQueuedPairs)) (got \(share))")
         }
         guard let tls = TLSMinimumVersion(rawValue: tlsMinVersion) else {
             throw ValidationError("--tls-min-version must be 1.2 or 1.3 (got \(tlsMinVersion))")
@@ -125,6 +138,11 @@ struct Serve: AsyncParsableCommand {
                                                                           report: { logger.notice("\($0)") },
                                                                           warn: { logger.warning("\($0)") })
         let pts = pipeline.dictionary.terms.count
+        guard pipeline.effectiveDefaultTopK <= maxPairsPerRequest else {
+            throw ValidationError("the default top_k (\(pipeline.effectiveDefaultTopK)) is above --max-pairs-per-request "
+                                  + "(\(maxPairsPerRequest)): every call that left top_k at 0 would be refused; "
+                                  + "lower --top-k or raise --max-pairs-per-request")
+        }
         if let note = try pipeline.resolveTopK(nil).capNote(name: "top_k") {
             logger.warning("adrnorm serve: \(note); a request's top_k above \(pts) is capped to \(pts) too")
         } else {
@@ -134,7 +152,9 @@ struct Serve: AsyncParsableCommand {
             serverVersion: AdrnormVersion.current,
             modelName: modelDirectory.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
             modelIsSynthetic: pipelineOptions.model == nil && !pipelineOptions.noModel,
-            dictionaryIsSynthetic: pipelineOptions.dictionary == nil), maxUnscoredCalls: maxUnscoredCalls)
+            dictionaryIsSynthetic: pipelineOptions.dictionary == nil),
+            limits: .init(maxPairsPerRequest: maxPairsPerRequest, maxQueuedPairsPerClient: maxQueuedPairsPerClient,
+                          maxUnscoredCalls: maxUnscoredCalls))
         let configuration = ServerConfiguration(
             listenAddress: listen,
             tls: TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,

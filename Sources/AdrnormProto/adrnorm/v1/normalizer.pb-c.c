@@ -2473,7 +2473,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__dictionary_info__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__dictionary_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__defaults__field_descriptors[6] =
+static const ProtobufCFieldDescriptor adrnorm__v1__defaults__field_descriptors[9] =
 {
   {
     "top_k",
@@ -2547,10 +2547,49 @@ static const ProtobufCFieldDescriptor adrnorm__v1__defaults__field_descriptors[6
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_pairs_per_request",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Defaults, max_pairs_per_request),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_queued_pairs",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Defaults, max_queued_pairs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_queued_pairs_per_client",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Defaults, max_queued_pairs_per_client),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__defaults__field_indices_by_name[] = {
   5,   /* field[5] = max_length */
   4,   /* field[4] = max_mention_chars */
+  6,   /* field[6] = max_pairs_per_request */
+  7,   /* field[7] = max_queued_pairs */
+  8,   /* field[8] = max_queued_pairs_per_client */
   3,   /* field[3] = scorer */
   2,   /* field[2] = template */
   1,   /* field[1] = threshold */
@@ -2559,7 +2598,7 @@ static const unsigned adrnorm__v1__defaults__field_indices_by_name[] = {
 static const ProtobufCIntRange adrnorm__v1__defaults__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__defaults__descriptor =
 {
@@ -2569,7 +2608,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__defaults__descriptor =
   "Adrnorm__V1__Defaults",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__Defaults),
-  6,
+  9,
   adrnorm__v1__defaults__field_descriptors,
   adrnorm__v1__defaults__field_indices_by_name,
   1,  adrnorm__v1__defaults__number_ranges,

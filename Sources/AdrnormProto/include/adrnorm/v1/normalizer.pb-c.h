@@ -545,10 +545,26 @@ struct  Adrnorm__V1__Defaults
   Adrnorm__V1__Scorer scorer;
   uint32_t max_mention_chars;
   uint32_t max_length;
+  /*
+   * Pairs one Score may carry, and candidates (top_k, after the cap to the
+   * dictionary's PT count) one Normalize or NormalizeStream item may score;
+   * more is INVALID_ARGUMENT before any work.
+   */
+  uint32_t max_pairs_per_request;
+  /*
+   * Pairs waiting for or being scored across all calls; past it
+   * RESOURCE_EXHAUSTED at once.
+   */
+  uint64_t max_queued_pairs;
+  /*
+   * Pairs one client identity may have admitted at once, across its calls
+   * and connections; past it RESOURCE_EXHAUSTED at once.
+   */
+  uint64_t max_queued_pairs_per_client;
 };
 #define ADRNORM__V1__DEFAULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__defaults__descriptor) \
-    , 0, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, 0 }
+    , 0, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, 0, 0, 0, 0 }
 
 
 /*
