@@ -85,4 +85,12 @@ enum AdrnormExecutable {
         let help = try AdrnormExecutable.run(["serve", "--help"])
         #expect(help.stdout.contains("--max-unscored-calls") && !help.stdout.contains("--worker-threads"))
     }
+
+    @Test("call --timeout out of range is a clear error, never a trap", arguments: ["1e300", "-1", "nan", "86401"])
+    func callTimeoutRange(value: String) throws {
+        let result = try AdrnormExecutable.run(["call", "health", "--server", "127.0.0.1:1", "--ca", "ca.pem", "--cert", "c.pem",
+                                                "--key", "k.pem", "--timeout=\(value)"])
+        #expect(result.status == 64 || result.status == 1, "exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("--timeout must be 0 (none) or a number of seconds up to 86400"), "\(result.stderr)")
+    }
 }

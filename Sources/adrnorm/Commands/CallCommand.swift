@@ -70,7 +70,11 @@ struct Call: AsyncParsableCommand {
         if let template, CandidateTemplate(rawValue: template) == nil { throw ValidationError("unknown --template \(template)") }
         if let mode, mode != "bm25" && mode != "exact" { throw ValidationError("--mode must be bm25 or exact") }
         if let scorer, scorer != "model" && scorer != "lexical" { throw ValidationError("--scorer must be model or lexical") }
-        guard timeout >= 0 else { throw ValidationError("--timeout must not be negative") }
+        // The wire's timeout_ms is 32 bits (about 49.7 days); one day is the
+        // same ceiling as the server's own timeouts.
+        guard timeout.isFinite, timeout >= 0, timeout <= 86_400 else {
+            throw ValidationError("--timeout must be 0 (none) or a number of seconds up to 86400, one day (got \(timeout))")
+        }
     }
 
     func run() async throws {
