@@ -84,6 +84,10 @@ let package = Package(
         .testTarget(name: "NormalizationTests", dependencies: ["Cancellation", "Normalization", "Terminology", "Retrieval", "CrossEncoder"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "RPCTests", dependencies: ["Cancellation", "Wire", "Transport", "RPCServer", "RPCClient"]),
+        // Parity with transformers on data Scripts/encoder-goldens makes (needs the
+        // Python reference environment): run by Scripts/test, not `swift test`.
+        .executableTarget(name: "EncoderReferenceChecks", dependencies: ["CrossEncoder"],
+                          path: "Tests/EncoderReferenceChecks"),
         .testTarget(name: "EndToEndTests", dependencies: ["Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter", "Normalization", "CrossEncoder", "Terminology"],
                     exclude: ["Fixtures"]),
     ],

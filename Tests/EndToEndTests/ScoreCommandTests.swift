@@ -4,7 +4,8 @@ import Testing
 private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 private let chineseVocab = repositoryRoot.appendingPathComponent("Tests/CrossEncoderTests/Fixtures/tokenizer/chinese-vocab").path
-private let generated = ProcessInfo.processInfo.environment["ADRNORM_ENCODER_GOLDENS"].flatMap { $0.isEmpty ? nil : $0 }
+/// The committed tiny random model with transformers' outputs (Scripts/encoder/tiny_model_fixture.py).
+private let tinyModel = repositoryRoot.appendingPathComponent("Tests/CrossEncoderTests/Fixtures/tiny-model").path
 
 /// A file in a fresh folder under the system temporary directory (left for
 /// the OS to clean; each is a few hundred bytes).
@@ -70,10 +71,9 @@ struct ScoreCommandTests {
         #expect(result.stderr.contains("chinese-vocab"))
     }
 
-    @Test("predictions equal transformers' for a tiny random model (ADRNORM_ENCODER_GOLDENS)",
-          .enabled(if: generated != nil, "ADRNORM_ENCODER_GOLDENS is not set (Scripts/test sets it)"))
+    @Test("predictions equal transformers' for the committed tiny random model")
     func matchesTransformers() throws {
-        let model = generated! + "/models/tiny-l2-h32"
+        let model = tinyModel
         let expected = try jsonObject(try String(contentsOfFile: model + "/expected.json", encoding: .utf8))
         // The golden pairs use the candidate text as written; pt_only renders "PT: {name}",
         // so use the cases whose candidate is exactly that.
