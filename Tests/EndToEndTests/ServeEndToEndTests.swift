@@ -15,7 +15,7 @@ import Testing
 enum DemoServer {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    static func certificate(_ name: String) -> String { root.appendingPathComponent("Certs/out/\(name)").path }
+    static func certificate(_ name: String) -> String { TestCertificates.path(name) }
 
     static let dictionary: CandidateDictionary = {
         do { return try CandidateDictionary.load(path: root.appendingPathComponent("Demo/dictionary/demo_dictionary.csv").path) }

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Development certificates made for this test process by
+/// Certs/make-dev-certs into a fresh temporary folder, so the suite needs no
+/// Certs/out from an earlier run (or another suite) and never shares files
+/// with a concurrent run. Made on first use; removed at exit.
+enum TestCertificates {
+    static let directory: URL = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let out = FileManager.default.temporaryDirectory
+            .appendingPathComponent("adrnorm-e2e-certs-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        let script = root.appendingPathComponent("Certs/make-dev-certs")
+        let process = Process()
+        process.executableURL = script
+        process.arguments = [out.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+            process.waitUntilExit()
+        } catch {
+            preconditionFailure("could not run \(script.path): \(error)")
+        }
+        precondition(process.terminationStatus == 0,
+                     "\(script.path) \(out.path) failed with status \(process.terminationStatus) (needs openssl)")
+        atexit { try? FileManager.default.removeItem(at: TestCertificates.directory) }
+        return out
+    }()
+
+    static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+}
