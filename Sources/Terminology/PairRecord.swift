@@ -161,164 +161,21 @@ extension PairRecord {
     /// §Data formats. Non-ASCII text
     /// is written as UTF-8, not escaped.
     public func jsonLine() -> String {
-        var out = "{"
-        var first = true
-        func key(_ k: String) {
-            if !first { out += ", " }
-            first = false
-            out += "\"\(k)\": "
-        }
-        key("mention_id"); out += JSONText.quote(mentionID)
-        key("text_a"); out += JSONText.quote(mention)
-        key("candidate_pt_code"); out += JSONText.quote(candidatePTCode)
-        key("candidate_pt_name"); out += JSONText.quote(candidatePTName)
-        key("candidate_llt_names"); out += JSONText.array(candidateLLTNames)
-        key("candidate_hlt_name"); out += JSONText.quote(candidateHLTName)
-        key("candidate_hlgt_name"); out += JSONText.quote(candidateHLGTName)
-        key("candidate_soc_name"); out += JSONText.quote(candidateSOCName)
-        key("gold_pt_codes"); out += JSONText.array(goldPTCodes)
-        key("gold_soc_codes"); out += JSONText.array(goldSOCCodes)
-        if let label { key("label"); out += String(label) }
+        var fields: [(String, JSONValue)] = [
+            ("mention_id", .string(mentionID)), ("text_a", .string(mention)),
+            ("candidate_pt_code", .string(candidatePTCode)), ("candidate_pt_name", .string(candidatePTName)),
+            ("candidate_llt_names", .strings(candidateLLTNames)), ("candidate_hlt_name", .string(candidateHLTName)),
+            ("candidate_hlgt_name", .string(candidateHLGTName)), ("candidate_soc_name", .string(candidateSOCName)),
+            ("gold_pt_codes", .strings(goldPTCodes)), ("gold_soc_codes", .strings(goldSOCCodes)),
+        ]
+        if let label { fields.append(("label", .integer(label))) }
         if let p = prediction {
-            if let v = p.logit0 { key("logit_0"); out += JSONText.number(v) }
-            if let v = p.logit1 { key("logit_1"); out += JSONText.number(v) }
-            if let v = p.prob0 { key("prob_0"); out += JSONText.number(v) }
-            key("prob_1"); out += JSONText.number(p.prob1)
-            key("pred_label"); out += String(p.predLabel)
+            if let v = p.logit0 { fields.append(("logit_0", .number(v))) }
+            if let v = p.logit1 { fields.append(("logit_1", .number(v))) }
+            if let v = p.prob0 { fields.append(("prob_0", .number(v))) }
+            fields.append(("prob_1", .number(p.prob1)))
+            fields.append(("pred_label", .integer(p.predLabel)))
         }
-        return out + "}"
-    }
-}
-
-/// Minimal JSON text writers shared by the JSONL emitters.
-public enum JSONText {
-    /// A JSON string literal; only `"`, `\` and control characters escaped.
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
-    public static func array(_ strings: [String]) -> String {
-        "[" + strings.map(quote).joined(separator: ", ") + "]"
-    }
-
-    /// Shortest round-trip decimal; NaN and infinities (not JSON) as null.
-    public static func number(_ v: Double) -> String {
-        v.isFinite ? "\(v)" : "null"
-    }
-}
-
-/// Typed access to the fields of one parsed JSON object, with errors that
-/// name the line and the field.
-struct JSONFields {
-    let object: [String: Any]
-    let line: Int
-
-    /// Parses one JSONL line into an object.
-    static func parseObject(_ text: some StringProtocol, line: Int) throws(PairRecordError) -> [String: Any] {
-        let parsed: Any
-        do {
-            parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
-        } catch {
-            throw PairRecordError(line: line, problem: "invalid JSON (\(error.localizedDescription))")
-        }
-        guard let object = parsed as? [String: Any] else {
-            throw PairRecordError(line: line, problem: "not a JSON object")
-        }
-        return object
-    }
-
-    /// The mention: `text_a`, or `raw_term` in older files.
-    func mentionText() throws(PairRecordError) -> String {
-        if object["text_a"] != nil { return try string("text_a", required: true) }
-        return try string("raw_term", required: true, alias: "text_a")
-    }
-
-    private func fail(_ field: String, _ problem: String) -> PairRecordError {
-        PairRecordError(line: line, problem: "field \(field): \(problem)")
-    }
-
-    func string(_ name: String, required: Bool = false, alias: String? = nil) throws(PairRecordError) -> String {
-        guard let value = object[name], !(value is NSNull) else {
-            if required {
-                let names = alias.map { "\($0) (or \(name))" } ?? name
-                throw PairRecordError(line: line, problem: "missing required field \(names)")
-            }
-            return ""
-        }
-        guard let s = value as? String else { throw fail(name, "expected a string") }
-        return s
-    }
-
-    /// A string, or an integer written as its decimal digits (ids and codes).
-    func identifier(_ name: String, required: Bool = true) throws(PairRecordError) -> String {
-        guard let value = object[name], !(value is NSNull) else {
-            if required { throw PairRecordError(line: line, problem: "missing required field \(name)") }
-            return ""
-        }
-        if let s = value as? String { return s }
-        if let n = value as? NSNumber, !JSONFields.isBool(n), n.doubleValue == n.doubleValue.rounded() {
-            return String(n.int64Value)
-        }
-        throw fail(name, "expected a string or an integer")
-    }
-
-    func strings(_ name: String) throws(PairRecordError) -> [String] {
-        guard let value = object[name], !(value is NSNull) else { return [] }
-        guard let array = value as? [Any] else { throw fail(name, "expected a list of strings") }
-        var out: [String] = []
-        for element in array {
-            guard let s = element as? String else { throw fail(name, "expected a list of strings") }
-            out.append(s)
-        }
-        return out
-    }
-
-    func identifiers(_ name: String) throws(PairRecordError) -> [String] {
-        guard let value = object[name], !(value is NSNull) else { return [] }
-        guard let array = value as? [Any] else { throw fail(name, "expected a list") }
-        var out: [String] = []
-        for element in array {
-            if let s = element as? String { out.append(s) }
-            else if let n = element as? NSNumber, !JSONFields.isBool(n), n.doubleValue == n.doubleValue.rounded() {
-                out.append(String(n.int64Value))
-            } else { throw fail(name, "expected a list of strings or integers") }
-        }
-        return out
-    }
-
-    func number(_ name: String) throws(PairRecordError) -> Double? {
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        guard let n = value as? NSNumber, !JSONFields.isBool(n) else { throw fail(name, "expected a number") }
-        return n.doubleValue
-    }
-
-    /// 0 or 1 (also accepts true/false).
-    func binary(_ name: String) throws(PairRecordError) -> Int? {
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        guard let n = value as? NSNumber else { throw fail(name, "expected 0 or 1") }
-        let d = n.doubleValue
-        guard d == 0 || d == 1 else { throw fail(name, "expected 0 or 1, got \(n)") }
-        return Int(d)
-    }
-
-    /// JSONSerialization reads true/false as a boolean NSNumber subclass
-    /// whose objCType is "c"; `is Bool` is true for 0 and 1 too on Linux.
-    static func isBool(_ n: NSNumber) -> Bool {
-        type(of: n) != NSNumber.self && String(cString: n.objCType) == "c"
+        return JSONValue.object(fields).text()
     }
 }

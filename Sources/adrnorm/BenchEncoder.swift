@@ -1,22 +1,7 @@
 import ArgumentParser
 import CrossEncoder
 import Foundation
-
-/// Options of `adrnorm bench encoder`.
-struct BenchEncoderOptions: ParsableArguments {
-    @Option(help: "BertForSequenceClassification folder (config.json, model.safetensors).")
-    var model: String
-    @Option(name: .customLong("batch-size"), help: "Pairs per forward pass.")
-    var batchSize: Int = 100
-    @Option(help: "Tokens per pair in the fixed-length batch.")
-    var length: Int = 64
-    @Option(help: "Threads per forward pass (and for the sgemm baseline, OpenBLAS's threads).")
-    var threads: Int = 2
-    @Option(help: "Encoder arithmetic: fp32 or int8.")
-    var precision: Precision = .fp32
-    @Option(help: "Timed forward passes per case (after one warm-up).")
-    var repeats: Int = 3
-}
+import Terminology
 
 /// `adrnorm bench encoder`: pairs/s of the BERT forward pass on a fixed-length
 /// and a mixed-length batch, with the achieved GFLOPS next to a plain
@@ -31,21 +16,29 @@ enum BenchEncoder {
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
         let c = model.config
         let rssAfter = ProcessMemory.residentBytes()
-        print(String(format: "{\"case\": \"load\", \"precision\": \"%@\", \"seconds\": %.2f, \"weight_bytes\": %d, "
-                     + "\"rss_bytes\": %d, \"rss_added_bytes\": %d}", options.precision.rawValue, loadSeconds,
-                     model.bert.weightBytes, rssAfter, rssAfter - rssBefore))
+        print(JSONValue.object([
+            ("case", .string("load")), ("precision", .string(options.precision.rawValue)),
+            ("seconds", .number(loadSeconds, format: "%.2f")), ("weight_bytes", .integer(model.bert.weightBytes)),
+            ("rss_bytes", .integer(rssAfter)), ("rss_added_bytes", .integer(rssAfter - rssBefore)),
+        ]).text())
         // The hardware baselines, on the shape of a bert-base feed-forward
         // GEMM over the whole fixed-length batch: fp32 with OpenBLAS's own
         // threads, and the int8 GEMM split over the threads as the encoder does.
         let m = options.batchSize * options.length
         BLAS.threadCount = options.threads
         let sgemm = sgemmGFLOPS(m: m, n: c.intermediateSize, k: c.hiddenSize)
-        print(String(format: "{\"case\": \"sgemm\", \"library\": \"openblas\", \"threads\": %d, \"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.1f}",
-                     options.threads, m, c.intermediateSize, c.hiddenSize, sgemm))
+        print(JSONValue.object([
+            ("case", .string("sgemm")), ("library", .string("openblas")), ("threads", .integer(options.threads)),
+            ("m", .integer(m)), ("n", .integer(c.intermediateSize)), ("k", .integer(c.hiddenSize)),
+            ("gflops", .number(sgemm, format: "%.1f")),
+        ]).text())
         if options.precision == .int8 {
             let gops = int8GEMMGOPS(m: m, n: c.intermediateSize, k: c.hiddenSize, threads: options.threads)
-            print(String(format: "{\"case\": \"gemm_u8s8s32\", \"library\": \"onednn\", \"threads\": %d, \"m\": %d, \"n\": %d, \"k\": %d, \"gops\": %.1f, \"vnni\": %@}",
-                         options.threads, m, c.intermediateSize, c.hiddenSize, gops, Int8GEMM.hasVNNI ? "true" : "false"))
+            print(JSONValue.object([
+                ("case", .string("gemm_u8s8s32")), ("library", .string("onednn")), ("threads", .integer(options.threads)),
+                ("m", .integer(m)), ("n", .integer(c.intermediateSize)), ("k", .integer(c.hiddenSize)),
+                ("gops", .number(gops, format: "%.1f")), ("vnni", .bool(Int8GEMM.hasVNNI)),
+            ]).text())
         }
         for mixed in [false, true] {
             let lengths = (0..<options.batchSize).map { mixed ? mixedLength($0, max: options.length) : options.length }
@@ -59,13 +52,15 @@ enum BenchEncoder {
             }
             let best = times.min()!, median = times.sorted()[times.count / 2]
             let flops = forwardFLOPs(lengths, c)
-            let line = String(format: "{\"case\": \"%@\", \"engine\": \"adrnorm\", \"precision\": \"%@\", \"threads\": %d, "
-                              + "\"batch\": %d, \"tokens\": %d, \"seconds_median\": %.3f, "
-                              + "\"seconds_best\": %.3f, \"pairs_per_s\": %.2f, \"gflops\": %.1f, \"sgemm_fraction\": %.3f}",
-                              mixed ? "mixed" : "fixed", options.precision.rawValue, options.threads,
-                              options.batchSize, batch.tokenCount, median, best,
-                              Double(options.batchSize) / median, flops / median / 1e9, flops / median / 1e9 / sgemm)
-            print(line)
+            print(JSONValue.object([
+                ("case", .string(mixed ? "mixed" : "fixed")), ("engine", .string("adrnorm")),
+                ("precision", .string(options.precision.rawValue)), ("threads", .integer(options.threads)),
+                ("batch", .integer(options.batchSize)), ("tokens", .integer(batch.tokenCount)),
+                ("seconds_median", .number(median, format: "%.3f")), ("seconds_best", .number(best, format: "%.3f")),
+                ("pairs_per_s", .number(Double(options.batchSize) / median, format: "%.2f")),
+                ("gflops", .number(flops / median / 1e9, format: "%.1f")),
+                ("sgemm_fraction", .number(flops / median / 1e9 / sgemm, format: "%.3f")),
+            ]).text())
         }
     }
 

@@ -61,14 +61,15 @@ struct BenchPipeline: ParsableCommand {
         let encoderSeconds = Self.seconds(ContinuousClock.now - encoderStart)
         let pipelinePairsPerSecond = Double(pairs) / pipelineSeconds
         let encoderPairsPerSecond = Double(encodings.count) / encoderSeconds
-        Self.emit(Self.json([
-            ("case", "\"throughput\""), ("mentions", "\(sample.count)"), ("top_k", "\(topK)"), ("pairs", "\(pairs)"),
-            ("max_batch_tokens", "\(pipelineOptions.maxBatchTokens)"), ("threads", "\(pipelineOptions.threads)"),
-            ("mean_batch_pairs", String(format: "%.1f", Double(stats.pairs) / Double(max(1, stats.batches)))),
-            ("pipeline_mentions_per_s", String(format: "%.2f", Double(sample.count) / pipelineSeconds)),
-            ("pipeline_pairs_per_s", String(format: "%.1f", pipelinePairsPerSecond)),
-            ("encoder_pairs_per_s", String(format: "%.1f", encoderPairsPerSecond)),
-            ("pipeline_overhead", String(format: "%.4f", 1 - pipelinePairsPerSecond / encoderPairsPerSecond)),
+        Self.emit(.object([
+            ("case", .string("throughput")), ("mentions", .integer(sample.count)), ("top_k", .integer(topK)),
+            ("pairs", .integer(pairs)), ("max_batch_tokens", .integer(pipelineOptions.maxBatchTokens)),
+            ("threads", .integer(pipelineOptions.threads)),
+            ("mean_batch_pairs", .number(Double(stats.pairs) / Double(max(1, stats.batches)), format: "%.1f")),
+            ("pipeline_mentions_per_s", .number(Double(sample.count) / pipelineSeconds, format: "%.2f")),
+            ("pipeline_pairs_per_s", .number(pipelinePairsPerSecond, format: "%.1f")),
+            ("encoder_pairs_per_s", .number(encoderPairsPerSecond, format: "%.1f")),
+            ("pipeline_overhead", .number(1 - pipelinePairsPerSecond / encoderPairsPerSecond, format: "%.4f")),
         ]))
         pipeline.shutdown()
 
@@ -89,21 +90,21 @@ struct BenchPipeline: ParsableCommand {
         pipeline.shutdown()
         let uncachedRate = Double(prefix.count) / uncachedSeconds
         let cachedRate = Double(stream.count) / cachedSeconds
-        Self.emit(Self.json([
-            ("case", "\"zipf_cache\""), ("stream", "\(stream.count)"), ("distinct", "\(zipfDistinct)"),
-            ("distinct_seen", "\(Set(stream).count)"), ("s", "\(zipfS)"),
-            ("uncached_sample", "\(prefix.count)"),
-            ("uncached_mentions_per_s", String(format: "%.2f", uncachedRate)),
-            ("cached_mentions_per_s", String(format: "%.2f", cachedRate)),
-            ("cache_hits", "\(cache.hits)"), ("cache_misses", "\(cache.misses)"),
-            ("speedup", String(format: "%.1f", cachedRate / uncachedRate)),
+        Self.emit(.object([
+            ("case", .string("zipf_cache")), ("stream", .integer(stream.count)), ("distinct", .integer(zipfDistinct)),
+            ("distinct_seen", .integer(Set(stream).count)), ("s", .number(zipfS)),
+            ("uncached_sample", .integer(prefix.count)),
+            ("uncached_mentions_per_s", .number(uncachedRate, format: "%.2f")),
+            ("cached_mentions_per_s", .number(cachedRate, format: "%.2f")),
+            ("cache_hits", .integer(Int(cache.hits))), ("cache_misses", .integer(Int(cache.misses))),
+            ("speedup", .number(cachedRate / uncachedRate, format: "%.1f")),
         ]))
     }
 
     /// One figure line on stdout, flushed at once: a benchmark piped into a
     /// file or `tee` shows each case as it ends, not all at exit.
-    static func emit(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    static func emit(_ figures: JSONValue) {
+        FileHandle.standardOutput.write(Data((figures.text() + "\n").utf8))
     }
 
     /// Normalizes `mentions` with `inFlight` outstanding; returns seconds and
@@ -191,16 +192,4 @@ struct BenchPipeline: ParsableCommand {
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
-
-    static func json(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
-    }
-}
-
-final class PairCounter: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var value = 0
-    func add(_ n: Int) { lock.lock(); value += n; lock.unlock() }
-    var total: Int { lock.lock(); defer { lock.unlock() }; return value }
 }

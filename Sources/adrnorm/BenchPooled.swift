@@ -1,6 +1,7 @@
 import ArgumentParser
 import CrossEncoder
 import Foundation
+import Terminology
 
 /// `adrnorm bench pooled`: the pooled output of a BertModel for
 /// pre-tokenized sequences, so that Scripts/check-int8-accuracy can compare
@@ -52,8 +53,9 @@ struct BenchPooled: ParsableCommand {
         let output = try bert.forward(PackedBatch(encodings))
         var out = ""
         for i in 0..<encodings.count {
-            let pooled = output.pooled(sequence: i)!.map { String(format: "%.9g", $0) }.joined(separator: ", ")
-            out += "{\"index\": \(i), \"pooled\": [\(pooled)]}\n"
+            let pooled = output.pooled(sequence: i)!.map { JSONValue.number(Double($0), format: "%.9g") }
+            JSONValue.object([("index", .integer(i)), ("pooled", .array(pooled))]).write(to: &out)
+            out += "\n"
         }
         FileHandle.standardOutput.write(Data(out.utf8))
     }

@@ -4,6 +4,7 @@ import Normalization
 import RPCClient
 import RPCServer
 import ServiceAdapter
+import Terminology
 import Wire
 
 /// `adrnorm bench rpc`: Health round trips over mTLS on loopback, and a
@@ -25,12 +26,12 @@ struct BenchRPC: AsyncParsableCommand {
     func run() async throws {
         let health = try await RPCBenchmark.run(certificates: certificates, duration: .seconds(seconds))
         for r in health {
-            print(BenchPipeline.json([
-                ("case", "\"health\""), ("scenario", JSONTextQuote(r.scenario.name)),
-                ("calls_per_s", String(format: "%.0f", r.callsPerSecond)),
-                ("p50_us", String(format: "%.1f", r.p50Microseconds)), ("p99_us", String(format: "%.1f", r.p99Microseconds)),
-                ("failures", "\(r.failures)"),
-            ]))
+            print(JSONValue.object([
+                ("case", .string("health")), ("scenario", .string(r.scenario.name)),
+                ("calls_per_s", .number(r.callsPerSecond, format: "%.0f")),
+                ("p50_us", .number(r.p50Microseconds, format: "%.1f")), ("p99_us", .number(r.p99Microseconds, format: "%.1f")),
+                ("failures", .integer(r.failures)),
+            ]).text())
         }
         // No cache: every timed call runs the whole pipeline.
         let (pipeline, directory) = try pipelineOptions.makePipeline(command: "adrnorm bench rpc", configure: { $0.cacheCapacity = 0 })
@@ -40,14 +41,12 @@ struct BenchRPC: AsyncParsableCommand {
             dictionaryIsSynthetic: pipelineOptions.dictionary == nil))
         let split = try await RPCBenchmark.normalizeSplit(
             service: service, request: .init(id: "b", mention: "吃完药后一直犯困头晕", topK: topK), certificates: certificates)
-        print(BenchPipeline.json([
-            ("case", "\"normalize_split\""), ("top_k", "\(topK)"), ("calls", "\(split.calls)"),
-            ("direct_p50_us", String(format: "%.0f", split.directP50Microseconds)),
-            ("rpc_p50_us", String(format: "%.0f", split.rpcP50Microseconds)),
-            ("network_framing_tls_us", String(format: "%.0f", split.overheadMicroseconds)),
-            ("overhead_fraction", String(format: "%.4f", split.overheadFraction)),
-        ]))
+        print(JSONValue.object([
+            ("case", .string("normalize_split")), ("top_k", .integer(Int(topK))), ("calls", .integer(split.calls)),
+            ("direct_p50_us", .number(split.directP50Microseconds, format: "%.0f")),
+            ("rpc_p50_us", .number(split.rpcP50Microseconds, format: "%.0f")),
+            ("network_framing_tls_us", .number(split.overheadMicroseconds, format: "%.0f")),
+            ("overhead_fraction", .number(split.overheadFraction, format: "%.4f")),
+        ]).text())
     }
 }
-
-private func JSONTextQuote(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }

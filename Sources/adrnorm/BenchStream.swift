@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RPCClient
+import Terminology
 import Transport
 import Wire
 
@@ -39,9 +40,9 @@ struct BenchStream: AsyncParsableCommand {
         let seconds = BenchPipeline.seconds(ContinuousClock.now - start)
         guard responses.map(\.id) == requests.map(\.id) else { throw ValidationError("responses out of order or missing") }
         let failed = responses.filter { $0.error != nil }.count
-        print(BenchPipeline.json([("case", "\"swift_client_stream\""), ("mentions", "\(count)"), ("top_k", "\(topK)"),
-                                  ("seconds", String(format: "%.2f", seconds)),
-                                  ("mentions_per_s", String(format: "%.2f", Double(count) / seconds)),
-                                  ("item_errors", "\(failed)")]))
+        print(JSONValue.object([("case", .string("swift_client_stream")), ("mentions", .integer(count)),
+                                ("top_k", .integer(Int(topK))), ("seconds", .number(seconds, format: "%.2f")),
+                                ("mentions_per_s", .number(Double(count) / seconds, format: "%.2f")),
+                                ("item_errors", .integer(failed))]).text())
     }
 }

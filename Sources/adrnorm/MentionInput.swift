@@ -18,8 +18,8 @@ struct MentionInputError: Error, CustomStringConvertible {
 /// Blank lines are skipped and counted.
 struct MentionInput {
     /// What to do with a bad line: stop with its line number, or skip it
-    /// and report it at the end.
-    enum ErrorPolicy: String, CaseIterable {
+    /// and report it at the end (`--on-error stop|skip`).
+    enum ErrorPolicy: String, CaseIterable, ExpressibleByArgument {
         case stop
         case skip
     }

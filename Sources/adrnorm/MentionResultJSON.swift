@@ -44,49 +44,44 @@ struct MentionResultJSON {
 
     /// One line of JSON, keys in a fixed order.
     func line() -> String {
-        var fields: [(String, String)] = [("schema", JSONText.quote(Self.schema)), ("id", JSONText.quote(id)),
-                                          ("mention", JSONText.quote(mention))]
+        var fields: [(String, JSONValue)] = [("schema", .string(Self.schema)), ("id", .string(id)),
+                                             ("mention", .string(mention))]
         if let error {
-            fields.append(("error", Self.object([("code", JSONText.quote(error.code)),
-                                                 ("message", JSONText.quote(error.message))])))
-            return Self.object(fields)
+            fields.append(("error", .object([("code", .string(error.code)), ("message", .string(error.message))])))
+            return JSONValue.object(fields).text()
         }
-        fields.append(("pt_codes", JSONText.array(matches.map(\.term.ptCode))))
-        fields.append(("matches", "[" + matches.map(Self.match).joined(separator: ", ") + "]"))
-        if !topScored.isEmpty { fields.append(("top_scored", "[" + topScored.map(Self.match).joined(separator: ", ") + "]")) }
-        fields.append(("scorer", JSONText.quote(scorer)))
-        fields.append(("threshold", JSONText.number(threshold)))
-        fields.append(("precision", JSONText.quote(precision)))
-        fields.append(("cached", cached ? "true" : "false"))
+        fields.append(("pt_codes", .strings(matches.map(\.term.ptCode))))
+        fields.append(("matches", .array(matches.map(Self.match))))
+        if !topScored.isEmpty { fields.append(("top_scored", .array(topScored.map(Self.match)))) }
+        fields.append(("scorer", .string(scorer)))
+        fields.append(("threshold", .number(threshold)))
+        fields.append(("precision", .string(precision)))
+        fields.append(("cached", .bool(cached)))
         if let t = timings {
-            fields.append(("timings", Self.object([
-                ("retrieval_ms", JSONText.number(t.retrievalMs)), ("tokenization_ms", JSONText.number(t.tokenizationMs)),
-                ("queue_wait_ms", JSONText.number(t.queueWaitMs)), ("inference_ms", JSONText.number(t.inferenceMs)),
-                ("total_ms", JSONText.number(t.totalMs)),
+            fields.append(("timings", .object([
+                ("retrieval_ms", .number(t.retrievalMs)), ("tokenization_ms", .number(t.tokenizationMs)),
+                ("queue_wait_ms", .number(t.queueWaitMs)), ("inference_ms", .number(t.inferenceMs)),
+                ("total_ms", .number(t.totalMs)),
             ])))
         }
         if let gold {
-            fields.append(("gold_pt_codes", JSONText.array(gold.ptCodes)))
-            fields.append(("gold_soc_codes", JSONText.array(gold.socCodes)))
+            fields.append(("gold_pt_codes", .strings(gold.ptCodes)))
+            fields.append(("gold_soc_codes", .strings(gold.socCodes)))
         }
-        return Self.object(fields)
+        return JSONValue.object(fields).text()
     }
 
-    private static func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(JSONText.quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
-    }
-
-    private static func match(_ m: Match) -> String {
+    private static func match(_ m: Match) -> JSONValue {
         let t = m.term
-        var fields: [(String, String)] = [
-            ("term", object([("pt_code", JSONText.quote(t.ptCode)), ("pt_name", JSONText.quote(t.ptName)),
-                             ("llt_names", JSONText.array(t.lltNames)), ("hlt_name", JSONText.quote(t.hltName)),
-                             ("hlgt_name", JSONText.quote(t.hlgtName)), ("soc_name", JSONText.quote(t.socName)),
-                             ("soc_code", JSONText.quote(t.socCode))])),
-            ("probability", JSONText.number(m.probability)), ("retrieval_rank", "\(m.retrievalRank)"),
+        var fields: [(String, JSONValue)] = [
+            ("term", .object([("pt_code", .string(t.ptCode)), ("pt_name", .string(t.ptName)),
+                              ("llt_names", .strings(t.lltNames)), ("hlt_name", .string(t.hltName)),
+                              ("hlgt_name", .string(t.hlgtName)), ("soc_name", .string(t.socName)),
+                              ("soc_code", .string(t.socCode))])),
+            ("probability", .number(m.probability)), ("retrieval_rank", .integer(m.retrievalRank)),
         ]
-        if let s = m.bm25Score { fields.append(("bm25_score", JSONText.number(s))) }
-        return object(fields)
+        if let s = m.bm25Score { fields.append(("bm25_score", .number(s))) }
+        return .object(fields)
     }
 }
 

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import Normalization
 import RPCClient
+import Retrieval
+import Terminology
 import Transport
 import Wire
-import Terminology
 
 /// `adrnorm call`: one call to a running server, printed as JSON — a client
 /// for people (scripts should use the Python or Java client).
@@ -38,12 +40,12 @@ struct Call: AsyncParsableCommand {
     var topK: UInt32 = 0
     @Option(help: "normalize: threshold in [0, 1] (default: the server's).")
     var threshold: Double?
-    @Option(help: "Template: full, pt_only or pt_llt (default: the server's).")
-    var template: String?
-    @Option(help: "retrieve/normalize: bm25 or exact.")
-    var mode: String?
-    @Option(help: "normalize: model or lexical (default: the server's).")
-    var scorer: String?
+    @Option(help: "Candidate text template (default: the server's).")
+    var template: CandidateTemplate?
+    @Option(help: "retrieve/normalize: retrieval mode (default: the server's).")
+    var mode: RetrievalMode?
+    @Option(help: "normalize: scorer (default: the server's).")
+    var scorer: ScorerKind?
     @Option(name: .customLong("return-top-scored"), help: "normalize: also return the best N scored candidates.")
     var returnTopScored: UInt32 = 0
     @Option(name: .customLong("pt-code"), help: "score: the candidate PT code.")
@@ -67,9 +69,6 @@ struct Call: AsyncParsableCommand {
             throw ValidationError("score needs exactly one of --pt-code and --candidate-text")
         }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
-        if let template, CandidateTemplate(rawValue: template) == nil { throw ValidationError("unknown --template \(template)") }
-        if let mode, mode != "bm25" && mode != "exact" { throw ValidationError("--mode must be bm25 or exact") }
-        if let scorer, scorer != "model" && scorer != "lexical" { throw ValidationError("--scorer must be model or lexical") }
         // The wire's timeout_ms is 32 bits (about 49.7 days); one day is the
         // same ceiling as the server's own timeouts.
         guard timeout.isFinite, timeout >= 0, timeout <= 86_400 else {
@@ -98,7 +97,7 @@ struct Call: AsyncParsableCommand {
             switch method {
             case "health":
                 let r = try await client.health(timeout: deadline)
-                print("{\"status\": \(JSONText.quote(r.status == .serving ? "SERVING" : r.status == .notServing ? "NOT_SERVING" : "UNKNOWN"))}")
+                print(CallJSON.health(r))
             case "info":
                 print(CallJSON.info(try await client.info(timeout: deadline)))
             case "retrieve":
@@ -133,86 +132,32 @@ struct Call: AsyncParsableCommand {
     private func request(_ mention: String, id: String) -> AdrnormV1.NormalizeRequest {
         AdrnormV1.NormalizeRequest(id: id, mention: mention, topK: topK, threshold: threshold, template: wireTemplate,
                                    returnTopScored: returnTopScored,
-                                   scorer: scorer == "model" ? .model : scorer == "lexical" ? .lexical : .unspecified,
+                                   scorer: wireScorer,
                                    mode: wireMode)
     }
 
     private var wireTemplate: AdrnormV1.Template {
         switch template {
-        case "full": .full
-        case "pt_only": .ptOnly
-        case "pt_llt": .ptLLT
-        default: .unspecified
+        case .full: .full
+        case .ptOnly: .ptOnly
+        case .ptLLT: .ptLLT
+        case nil: .unspecified
         }
     }
 
     private var wireMode: AdrnormV1.RetrievalMode {
-        mode == "exact" ? .exact : mode == "bm25" ? .bm25 : .unspecified
-    }
-}
-
-/// JSON renderings of the responses, for people reading `adrnorm call`.
-enum CallJSON {
-    static func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(JSONText.quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
-    }
-
-    static func term(_ t: AdrnormV1.PreferredTerm?) -> [(String, String)] {
-        guard let t else { return [] }
-        return [("pt_code", JSONText.quote(t.ptCode)), ("pt_name", JSONText.quote(t.ptName)),
-                ("hlt_name", JSONText.quote(t.hltName)), ("hlgt_name", JSONText.quote(t.hlgtName)),
-                ("soc_name", JSONText.quote(t.socName))]
-    }
-
-    static func retrieve(_ r: AdrnormV1.RetrieveResponse) -> String {
-        object([("candidates", "[" + r.candidates.map { c in
-            object([("rank", "\(c.rank)")] + term(c.term)
-                   + [("score", JSONText.number(c.score)), ("retrieval_prob", JSONText.number(c.retrievalProb))])
-        }.joined(separator: ", ") + "]")])
-    }
-
-    static func score(_ r: AdrnormV1.ScoreResponse) -> String {
-        object([("scores", "[" + r.scores.map { s in
-            object([("candidate_text", JSONText.quote(s.candidateText)), ("logit_0", JSONText.number(s.logit0)),
-                    ("logit_1", JSONText.number(s.logit1)), ("prob_0", JSONText.number(s.prob0)),
-                    ("prob_1", JSONText.number(s.prob1))])
-        }.joined(separator: ", ") + "]"), ("precision", JSONText.quote(r.precision))])
-    }
-
-    static func info(_ r: AdrnormV1.InfoResponse) -> String {
-        var fields: [(String, String)] = [("server_name", JSONText.quote(r.serverName)),
-                                          ("server_version", JSONText.quote(r.serverVersion)),
-                                          ("protocol_version", "\(r.protocolVersion)")]
-        if let m = r.model {
-            fields.append(("model", object([
-                ("name", JSONText.quote(m.name)), ("num_layers", "\(m.numLayers)"), ("hidden_size", "\(m.hiddenSize)"),
-                ("max_length", "\(m.maxLength)"),
-                ("id2label", object(m.id2label.sorted { $0.key < $1.key }.map { ("\($0.key)", JSONText.quote($0.value)) })),
-                ("match_label_id", "\(m.matchLabelID)"), ("weights_sha256", JSONText.quote(m.weightsSHA256)),
-                ("synthetic", m.synthetic ? "true" : "false"), ("precision", JSONText.quote(m.precision)),
-            ])))
+        switch mode {
+        case .bm25: .bm25
+        case .exact: .exact
+        case nil: .unspecified
         }
-        if let d = r.dictionary {
-            fields.append(("dictionary", object([
-                ("source", JSONText.quote(d.source)), ("version", JSONText.quote(d.version)),
-                ("pt_count", "\(d.ptCount)"), ("llt_count", "\(d.lltCount)"), ("soc_count", "\(d.socCount)"),
-                ("digest", JSONText.quote(d.digest)), ("synthetic", d.synthetic ? "true" : "false"),
-            ])))
+    }
+
+    private var wireScorer: AdrnormV1.Scorer {
+        switch scorer {
+        case .model: .model
+        case .lexical: .lexical
+        case nil: .unspecified
         }
-        if let d = r.defaults {
-            fields.append(("defaults", object([
-                ("top_k", "\(d.topK)"), ("threshold", JSONText.number(d.threshold)),
-                ("template", JSONText.quote(d.template == .ptOnly ? "pt_only" : d.template == .ptLLT ? "pt_llt" : "full")),
-                ("scorer", JSONText.quote(d.scorer == .lexical ? "lexical" : "model")),
-                ("max_mention_chars", "\(d.maxMentionChars)"), ("max_length", "\(d.maxLength)"),
-                ("max_pairs_per_request", "\(d.maxPairsPerRequest)"), ("max_queued_pairs", "\(d.maxQueuedPairs)"),
-                ("max_queued_pairs_per_client", "\(d.maxQueuedPairsPerClient)"),
-            ])))
-        }
-        if let c = r.cache {
-            fields.append(("cache", object([("hits", "\(c.hits)"), ("misses", "\(c.misses)"),
-                                            ("entries", "\(c.entries)"), ("capacity", "\(c.capacity)")])))
-        }
-        return object(fields)
     }
 }

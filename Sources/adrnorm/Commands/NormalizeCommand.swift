@@ -33,49 +33,43 @@ struct Normalize: ParsableCommand {
     var topK: Int?
     @Option(help: "Keep every PT whose probability is at least this, in [0, 1].")
     var threshold: Double = NormalizationDefaults.threshold
-    @Option(help: "Candidate text template: full, pt_only or pt_llt.")
-    var template: String = NormalizationDefaults.template.rawValue
-    @Option(help: "Retrieval mode: bm25 or exact.")
-    var mode: String = RetrievalMode.bm25.rawValue
+    @Option(help: "Candidate text template.")
+    var template: CandidateTemplate = NormalizationDefaults.template
+    @Option(help: "Retrieval mode.")
+    var mode: RetrievalMode = .bm25
     @Option(help: "Scorer: model (the cross-encoder) or lexical (the retrieval-only baseline).")
-    var scorer: String?
+    var scorer: ScorerKind?
     @Option(help: "Output rows: pairs (prediction JSONL, one per candidate) or mentions (one per mention).")
-    var emit: String = "pairs"
+    var emit: Emit = .pairs
     @OptionGroup var inputEncoding: InputEncodingOption
     @Option(name: .customLong("on-error"),
-            help: "On a bad input line (one that does not decode in --input-encoding included) or mention: stop or skip.")
-    var onError: String = MentionInput.ErrorPolicy.stop.rawValue
+            help: "On a bad input line (one that does not decode in --input-encoding included) or mention: stop, or skip it and report it.")
+    var onError: MentionInput.ErrorPolicy = .stop
+
+    /// What `--emit` writes.
+    enum Emit: String, CaseIterable, ExpressibleByArgument {
+        case pairs
+        case mentions
+    }
     @Option(name: .customLong("in-flight"), help: "Mentions in flight at once, so their pairs share scoring batches.")
     var inFlight: Int = 32
 
     func validate() throws {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
         guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must be in [0, 1] (got \(threshold))") }
-        guard CandidateTemplate(rawValue: template) != nil else {
-            throw ValidationError("--template must be full, pt_only or pt_llt (got \(template))")
-        }
-        guard RetrievalMode(rawValue: mode) != nil else { throw ValidationError("--mode must be bm25 or exact (got \(mode))") }
-        if let scorer, ScorerKind(rawValue: scorer) == nil {
-            throw ValidationError("--scorer must be model or lexical (got \(scorer))")
-        }
-        guard emit == "pairs" || emit == "mentions" else { throw ValidationError("--emit must be pairs or mentions (got \(emit))") }
-        guard MentionInput.ErrorPolicy(rawValue: onError) != nil else {
-            throw ValidationError("--on-error must be stop or skip (got \(onError))")
-        }
         guard inFlight >= 1 else { throw ValidationError("--in-flight must be at least 1") }
-        if scorer == "model" && pipelineOptions.noModel { throw ValidationError("--scorer model needs a model; drop --no-model") }
+        if scorer == .model && pipelineOptions.noModel { throw ValidationError("--scorer model needs a model; drop --no-model") }
     }
 
     func run() throws {
-        let policy = MentionInput.ErrorPolicy(rawValue: onError)!
         let (pipeline, _) = try pipelineOptions.makePipeline(command: "adrnorm normalize")
         defer { pipeline.shutdown() }
-        let scorerKind = scorer.map { ScorerKind(rawValue: $0)! } ?? pipeline.defaultScorer
+        let scorerKind = scorer ?? pipeline.defaultScorer
         let k = try checkSettings(pipeline, scorer: scorerKind)
         let precision = pipeline.model?.model.options.precision.rawValue ?? ""
         if let note = k.capNote(name: "--top-k") { Stderr.write("adrnorm normalize: \(note)\n") }
 
-        let input = try MentionInput.read(path: self.input, encoding: inputEncoding.encoding, onError: policy)
+        let input = try MentionInput.read(path: self.input, encoding: inputEncoding.encoding, onError: onError)
         let sink = try OutputSink(path: output)
 
         let progress = ProgressReporter(label: "adrnorm normalize", total: input.lines.count)
@@ -96,7 +90,7 @@ struct Normalize: ParsableCommand {
                     written.mentions += 1
                 case .failure(let error):
                     let problem = MentionInputError(file: self.input, line: line.number, problem: "\(error)")
-                    guard policy == .skip else { throw problem }
+                    guard onError == .skip else { throw problem }
                     // Only the line's own problem (its mention) is skipped:
                     // anything else would fail every line alike.
                     guard case .invalidArgument(field: "mention", _) = error else {
@@ -112,8 +106,8 @@ struct Normalize: ParsableCommand {
         for (index, line) in input.lines.enumerated() {
             window.wait()
             let request = NormalizationRequest(id: line.mention.id, mention: line.mention.text, topK: k.effective,
-                                               threshold: threshold, template: CandidateTemplate(rawValue: template)!,
-                                               mode: RetrievalMode(rawValue: mode)!, scorer: scorerKind)
+                                               threshold: threshold, template: template, mode: mode,
+                                               scorer: scorerKind)
             pipeline.normalize(request) { result in
                 results.put(index, result)
                 window.signal()
@@ -150,8 +144,7 @@ struct Normalize: ParsableCommand {
     /// pipeline applies it.
     private func checkSettings(_ pipeline: NormalizationPipeline, scorer: ScorerKind) throws -> TopK {
         let settings = NormalizationRequest(mention: "", topK: topK, threshold: threshold,
-                                            template: CandidateTemplate(rawValue: template)!,
-                                            mode: RetrievalMode(rawValue: mode)!, scorer: scorer)
+                                            template: template, mode: mode, scorer: scorer)
         let k: TopK
         do {
             try pipeline.validateSettings(of: settings)
@@ -181,7 +174,7 @@ struct Normalize: ParsableCommand {
 
     /// Writes one mention's rows; returns how many.
     private func write(_ r: NormalizationResult, for mention: MentionRecord, precision: String, to sink: OutputSink) -> Int {
-        if emit == "mentions" {
+        if emit == .mentions {
             var result = MentionResultJSON(r, precision: precision)
             if mention.hasGold { result.gold = (mention.goldPTCodes, mention.goldSOCCodes) }
             sink.write(result.line() + "\n")
@@ -201,78 +194,5 @@ struct Normalize: ParsableCommand {
             sink.write(record.jsonLine() + "\n")
         }
         return r.candidates.count
-    }
-}
-
-/// A command that cannot go on, with a message that says why and what to do
-/// (printed as `Error: …`, exit status 1).
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Results that arrive in any order and leave in index order.
-final class OrderedResults<Value: Sendable>: @unchecked Sendable {
-    // Guarded by `condition`.
-    private let condition = NSCondition()
-    private var ready: [Int: Value] = [:]
-    private var next = 0
-
-    func put(_ index: Int, _ value: Value) {
-        condition.lock()
-        ready[index] = value
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The next result in order; waits for it when `waiting`, else returns
-    /// nil when it has not arrived.
-    func takeNext(waiting: Bool) -> (Int, Value)? {
-        condition.lock()
-        defer { condition.unlock() }
-        while ready[next] == nil {
-            if !waiting { return nil }
-            condition.wait()
-        }
-        let value = ready.removeValue(forKey: next)!
-        next += 1
-        return (next - 1, value)
-    }
-}
-
-/// stdout or a file, buffered in 64 KiB chunks.
-final class OutputSink {
-    private let handle: FileHandle
-    private let path: String?
-    private var buffer: [UInt8] = []
-
-    init(path: String?) throws {
-        self.path = path
-        if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let h = FileHandle(forWritingAtPath: path) else {
-                throw ValidationError("\(path): cannot create the output file")
-            }
-            handle = h
-        } else {
-            handle = FileHandle.standardOutput
-        }
-        buffer.reserveCapacity(1 << 16)
-    }
-
-    func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count >= 1 << 16 { flush() }
-    }
-
-    func flush() {
-        guard !buffer.isEmpty else { return }
-        handle.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        flush()
-        if path != nil { try handle.close() }
     }
 }

@@ -24,10 +24,10 @@ struct Retrieve: ParsableCommand {
     var dictionary: String?
     @Option(help: "Encoding of a MedDRA ASCII folder: utf-8 or gb18030 (a CSV is always UTF-8).")
     var encoding: String = "utf-8"
-    @Option(help: "Candidate text template: full, pt_only or pt_llt.")
-    var template: String = "full"
-    @Option(help: "Retrieval mode: bm25 or exact.")
-    var mode: String = "bm25"
+    @Option(help: "Candidate text template.")
+    var template: CandidateTemplate = .full
+    @Option(help: "Retrieval mode.")
+    var mode: RetrievalMode = .bm25
     @Option(name: .customLong("top-k"),
             help: "Candidates per mention (default \(NormalizationDefaults.topK)); above the dictionary's PT count it is capped to that count, said once on stderr.")
     var topK: Int?
@@ -37,16 +37,17 @@ struct Retrieve: ParsableCommand {
     var input: String?
     @OptionGroup var inputEncoding: InputEncodingOption
     @Option(help: "Output: candidates (one object per mention) or pairs (pair JSONL, one line per candidate).")
-    var emit: String = "candidates"
+    var emit: Emit = .candidates
+
+    /// What `--emit` writes.
+    enum Emit: String, CaseIterable, ExpressibleByArgument {
+        case candidates
+        case pairs
+    }
 
     func validate() throws {
         if (mention == nil) == (input == nil) { throw ValidationError("give exactly one of --mention TEXT and --input FILE") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
-        if CandidateTemplate(rawValue: template) == nil {
-            throw ValidationError("--template must be full, pt_only or pt_llt (got \(template))")
-        }
-        if RetrievalMode(rawValue: mode) == nil { throw ValidationError("--mode must be bm25 or exact (got \(mode))") }
-        if emit != "candidates" && emit != "pairs" { throw ValidationError("--emit must be candidates or pairs (got \(emit))") }
         if (try? SourceEncoding(name: encoding)) == nil { throw ValidationError("--encoding must be utf-8 or gb18030 (got \(encoding))") }
     }
 
@@ -78,13 +79,12 @@ struct Retrieve: ParsableCommand {
                          + (read.blankLines > 0 ? " (\(read.blankLines) blank line(s) skipped)" : "") + "\n")
         }
 
-        let retriever = CandidateRetriever(dictionary: loaded, template: CandidateTemplate(rawValue: template)!)
+        let retriever = CandidateRetriever(dictionary: loaded, template: template)
         let session = retriever.session()
-        let retrievalMode = RetrievalMode(rawValue: mode)!
         var out = BufferedStdout()
         for m in mentions {
-            let hits = try session.retrieve(m.text, mode: retrievalMode, topK: k.effective)
-            if emit == "pairs" {
+            let hits = try session.retrieve(m.text, mode: mode, topK: k.effective)
+            if emit == .pairs {
                 for hit in hits {
                     let term = loaded.terms[hit.candidateIndex]
                     let label = m.hasGold ? (m.goldPTCodes.contains { $0.utf8.elementsEqual(term.ptCode.utf8) } ? 1 : 0) : nil
@@ -94,15 +94,15 @@ struct Retrieve: ParsableCommand {
                     out.write("\n")
                 }
             } else {
-                out.write("{\"mention_id\": \(JSONText.quote(m.id)), \"text\": \(JSONText.quote(m.text)), \"candidates\": [")
-                for (rank, hit) in hits.enumerated() {
+                let candidates = hits.enumerated().map { rank, hit -> JSONValue in
                     let term = loaded.terms[hit.candidateIndex]
-                    if rank > 0 { out.write(", ") }
-                    out.write("{\"rank\": \(rank + 1), \"pt_code\": \(JSONText.quote(term.ptCode)), "
-                              + "\"pt_name\": \(JSONText.quote(term.ptName)), \"score\": \(JSONText.number(hit.score)), "
-                              + "\"retrieval_prob\": \(JSONText.number(hit.probability))}")
+                    return .object([("rank", .integer(rank + 1)), ("pt_code", .string(term.ptCode)),
+                                    ("pt_name", .string(term.ptName)), ("score", .number(hit.score)),
+                                    ("retrieval_prob", .number(hit.probability))])
                 }
-                out.write("]}\n")
+                out.write(JSONValue.object([("mention_id", .string(m.id)), ("text", .string(m.text)),
+                                            ("candidates", .array(candidates))]).text())
+                out.write("\n")
             }
         }
         out.flush()
@@ -116,26 +116,5 @@ struct Retrieve: ParsableCommand {
         Stderr.write(line)
         for s in d.report.summary.dropFirst() { Stderr.write("adrnorm retrieve: \(s)\n") }
         for w in d.report.warnings { Stderr.write("warning: \(w)\n") }
-    }
-}
-
-/// stderr, unbuffered (progress and diagnostics).
-enum Stderr {
-    static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
-}
-
-/// stdout in 64 KiB chunks: JSONL for thousands of mentions without a
-/// syscall per line.
-struct BufferedStdout {
-    private var buffer: [UInt8] = []
-    init() { buffer.reserveCapacity(1 << 16) }
-    mutating func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count >= 1 << 16 { flush() }
-    }
-    mutating func flush() {
-        if buffer.isEmpty { return }
-        FileHandle.standardOutput.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -20,8 +20,8 @@ struct Score: ParsableCommand {
     @Option(help: "Pair JSONL file.")
     var input: String
     @OptionGroup var inputEncoding: InputEncodingOption
-    @Option(help: "Candidate text template: full, pt_llt or pt_only.")
-    var template: String = CandidateTemplate.default.rawValue
+    @Option(help: "Candidate text template.")
+    var template: CandidateTemplate = .default
     @Option(name: .customLong("batch-size"), help: "Pairs per forward pass.")
     var batchSize: Int = 64
     @Option(name: .customLong("max-length"), help: "Maximum pair length in tokens, special tokens included.")
@@ -37,9 +37,6 @@ struct Score: ParsableCommand {
     var output: String?
 
     func validate() throws {
-        guard CandidateTemplate(rawValue: template) != nil else {
-            throw ValidationError("--template must be one of \(CandidateTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
@@ -51,7 +48,6 @@ struct Score: ParsableCommand {
                                     options: EncoderOptions(precision: precision, threads: threads),
                                     allowVocabularyMismatch: allowVocabMismatch)
         for w in scorer.warnings { Stderr.write("warning: adrnorm score: \(w)\n") }
-        let template = CandidateTemplate(rawValue: template)!
         let pairs = records.map { r in
             (mention: r.mention,
              candidate: template.render(ptName: r.candidatePTName, aliases: r.candidateLLTNames,

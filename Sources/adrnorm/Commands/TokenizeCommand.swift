@@ -24,21 +24,10 @@ struct Tokenize: ParsableCommand {
         let directory = try ModelOption.resolve(model, command: "adrnorm tokenize")
         let tokenizer = try BertTokenizer(modelDirectory: directory)
         let encoding = try tokenizer.encode(textA, textB, maxLength: maxLength)
-        let ids = encoding.inputIDs.map(String.init).joined(separator: ", ")
-        let types = encoding.tokenTypeIDs.map(String.init).joined(separator: ", ")
-        print("{\"input_ids\": [\(ids)], \"token_type_ids\": [\(types)], \"tokens\": "
-              + JSONText.array(tokenizer.tokens(encoding.inputIDs)) + "}")
+        print(JSONValue.object([
+            ("input_ids", .array(encoding.inputIDs.map { .integer(Int($0)) })),
+            ("token_type_ids", .array(encoding.tokenTypeIDs.map { .integer(Int($0)) })),
+            ("tokens", .strings(tokenizer.tokens(encoding.inputIDs))),
+        ]).text())
     }
 }
-
-/// The `--model` option shared by `tokenize` and `score`.
-enum ModelOption {
-    /// The model folder: `--model`, or the synthetic demo model (said on stderr).
-    static func resolve(_ option: String?, command: String) throws -> String {
-        if let option, !option.isEmpty { return option }
-        let directory = try DemoAssets.model()
-        Stderr.write("\(command): using the SYNTHETIC demo model \(directory): not for clinical use\n")
-        return directory
-    }
-}
-
