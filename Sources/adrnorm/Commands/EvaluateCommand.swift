@@ -31,8 +31,8 @@ struct Evaluate: ParsableCommand {
     var thresholds: String?
 
     @Option(name: .customLong("threshold-optimize"),
-            help: "Selection rule of the scan: exact_set_match or example_f1.")
-    var thresholdOptimize: String = Evaluation.ThresholdObjective.exactSetMatch.rawValue
+            help: "Selection rule of the scan.")
+    var thresholdOptimize: Evaluation.ThresholdObjective = .exactSetMatch
 
     @Flag(help: "Print the JSON on one line.")
     var compact = false
@@ -40,9 +40,6 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         guard threshold >= 0 && threshold <= 1 else {
             throw ValidationError("--threshold must be in [0, 1], got \(threshold)")
-        }
-        guard Evaluation.ThresholdObjective(rawValue: thresholdOptimize) != nil else {
-            throw ValidationError("--threshold-optimize must be exact_set_match or example_f1, got \(thresholdOptimize)")
         }
         _ = try scanThresholds()
     }
@@ -74,7 +71,7 @@ struct Evaluate: ParsableCommand {
             }
             let mentions = try Evaluation.mentions(from: records, lineNumbers: lines)
             report = try Evaluation.evaluate(mentions, threshold: threshold, scan: try scanThresholds(),
-                                             objective: Evaluation.ThresholdObjective(rawValue: thresholdOptimize)!)
+                                             objective: thresholdOptimize)
         } catch let error as Evaluation.Error {
             throw CommandFailure("adrnorm evaluate: \(predictions): \(error)")
         }

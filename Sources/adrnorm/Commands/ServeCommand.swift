@@ -38,8 +38,8 @@ struct Serve: AsyncParsableCommand {
     var allowIdentity: [String] = []
     @Flag(name: .customLong("insecure-no-client-auth"), help: "Accept clients without certificates (development only; logged loudly).")
     var insecureNoClientAuth = false
-    @Option(name: .customLong("tls-min-version"), help: "Lowest TLS version accepted: 1.3 or 1.2 (ECDHE + AEAD suites only).")
-    var tlsMinVersion: String = "1.3"
+    @Option(name: .customLong("tls-min-version"), help: "Lowest TLS version accepted (ECDHE + AEAD suites only).")
+    var tlsMinVersion: TLSMinimumVersion = .tls13
     @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed on accept.")
     var maxConnections: Int = 256
     @Option(name: .customLong("handshake-timeout"),
@@ -69,8 +69,8 @@ struct Serve: AsyncParsableCommand {
     var maxConcurrentStreams: UInt32 = 64
     @Option(name: .customLong("initial-stream-credit"), help: "Messages a client may send on a stream before Credit.")
     var initialStreamCredit: UInt32 = 16
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(name: .customLong("log-level"), help: "Lowest level of the log lines written to stderr.")
+    var logLevel: Logger.Level = .info
 
     func validate() throws {
         if removedWorkerThreads != nil || removedMaxQueuedCalls != nil {
@@ -88,17 +88,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--max-queued-pairs-per-client must be 1 … --max-queued-pairs "
                                   + "(\(pipelineOptions.maxQueuedPairs)) (got \(share))")
         }
-        guard let tls = TLSMinimumVersion(rawValue: tlsMinVersion) else {
-            throw ValidationError("--tls-min-version must be 1.2 or 1.3 (got \(tlsMinVersion))")
-        }
-        _ = tls
         if clientCA == nil && !insecureNoClientAuth {
             throw ValidationError("--client-ca PEM is required (or --insecure-no-client-auth, for development only)")
         }
         if insecureNoClientAuth && !allowIdentity.isEmpty {
             throw ValidationError("--allow-identity needs client certificates; drop --insecure-no-client-auth")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         try Self.checkSeconds(handshakeTimeout, flag: "--handshake-timeout", zeroAllowed: false)
         try Self.checkSeconds(idleTimeout, flag: "--idle-timeout", zeroAllowed: true, zeroMeans: "never")
         try Self.checkSeconds(drainTimeout, flag: "--drain-timeout", zeroAllowed: true, zeroMeans: "close at once")
@@ -127,7 +122,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
+        let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -159,7 +154,7 @@ struct Serve: AsyncParsableCommand {
             listenAddress: listen,
             tls: TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
                                         requireClientCertificate: !insecureNoClientAuth,
-                                        minimumVersion: TLSMinimumVersion(rawValue: tlsMinVersion)!),
+                                        minimumVersion: tlsMinVersion),
             allowedIdentities: allowIdentity, maxConnections: maxConnections,
             handshakeTimeout: Self.duration(seconds: handshakeTimeout),
             idleTimeout: idleTimeout == 0 ? nil : Self.duration(seconds: idleTimeout),
@@ -168,7 +163,7 @@ struct Serve: AsyncParsableCommand {
         let server = try RPCServer(configuration: configuration, service: service,
                                    logger: Logger(label: "adrnorm.rpc"))
         try server.start()
-        logger.notice("adrnorm serve: listening on \(listen) (port \(server.port)), TLS \(tlsMinVersion)+, ALPN adrn/1")
+        logger.notice("adrnorm serve: listening on \(listen) (port \(server.port)), TLS \(tlsMinVersion.rawValue)+, ALPN adrn/1")
 
         let signal = SignalWaiter()
         let signals = TerminationSignals { number in signal.fire(number) }
