@@ -4,10 +4,11 @@
 //   adrnorm → ServiceAdapter → {RPCServer, Normalization}
 //   adrnorm → RPCClient
 //   RPCServer, RPCClient → Transport → Wire
-//   Normalization → {CrossEncoder, Retrieval → Terminology}
-// Each C module is imported by exactly one Swift module, so the package
-// enforces who may touch it: OpenSSL (with CShims) by Transport,
-// protobuf-c (with AdrnormProto) by Wire, OpenBLAS and oneDNN by CrossEncoder.
+//   Normalization → {CrossEncoder, Retrieval → Terminology → Digest}
+// Each C module is imported by as few Swift modules as can do its job, so the
+// package enforces who may touch it: OpenSSL by Transport (TLS, with CShims)
+// and by Digest (libcrypto's EVP SHA-256 only), protobuf-c (with AdrnormProto)
+// by Wire, OpenBLAS and oneDNN by CrossEncoder.
 import PackageDescription
 
 
@@ -39,7 +40,9 @@ let package = Package(
         // ---- Swift modules ----
         // The one cancellation token from the wire to the scoring scheduler.
         .target(name: "Cancellation"),
-        .target(name: "Terminology"),
+        // Streaming SHA-256 on libcrypto (dictionary and weights digests).
+        .target(name: "Digest", dependencies: ["COpenSSL"]),
+        .target(name: "Terminology", dependencies: ["Digest"]),
         .target(name: "Retrieval", dependencies: ["Terminology"]),
         // The encoder's kernels (LayerNorm, softmax, GELU, int8 quantization) are
         // SIMD Swift; built for haswell (AVX2 + FMA, what every supported
@@ -70,15 +73,16 @@ let package = Package(
         .executableTarget(name: "adrnorm",
                           dependencies: [
                               "Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter",
-                              "Normalization", "Retrieval", "CrossEncoder", "Terminology",
+                              "Normalization", "Retrieval", "CrossEncoder", "Terminology", "Digest",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),
 
         // ---- Tests ----
-        .testTarget(name: "TerminologyTests", dependencies: ["Terminology"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "Digest"]),
         // Golden/: data made by Scripts/reference/bm25_reference.py, read from the source tree.
-        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Terminology"], exclude: ["Golden"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Terminology", "Digest"], exclude: ["Golden"]),
         // Fixtures/ holds golden files and tiny models read by path, not resources.
         .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
         .testTarget(name: "NormalizationTests", dependencies: ["Cancellation", "Normalization", "Terminology", "Retrieval", "CrossEncoder"],

@@ -1,3 +1,5 @@
+internal import Digest
+
 /// The candidate list of a dictionary source (docs/PIPELINE.md §Candidates): one
 /// `PreferredTerm` per PT, in the order in which the PT code first appears in
 /// the source, with the source's MedDRA version, counts, a digest and the load
@@ -42,8 +44,8 @@ public struct CandidateDictionary: Sendable {
         counts = DictionaryCounts(pts: terms.count, llts: terms.reduce(0) { $0 + $1.lltNames.count },
                                   socs: socs.count)
         var hash = SHA256()
-        for term in terms { hash.update(Self.canonicalLine(term).utf8) }
-        digest = hash.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        for term in terms { hash.update(Self.canonicalLine(term)) }
+        digest = hash.finalizeHex()
     }
 
     /// The index of the candidate with this PT code (code points compared exactly).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrossEncoder
+import Digest
 import Foundation
 import Normalization
 import RPCServer

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Retrieval
 import Testing
@@ -65,7 +66,7 @@ struct GoldenFile {
         let retriever = CandidateRetriever(dictionary: dictionary, template: golden.template)
         #expect(retriever.bm25.documentCount == golden.n)
         #expect(retriever.bm25.averageLength == golden.avgdl)
-        #expect(SHA256.hex(retriever.texts.joined(separator: "\n").utf8) == golden.textsSHA256,
+        #expect(SHA256.hex(of: retriever.texts.joined(separator: "\n").utf8) == golden.textsSHA256,
                 "candidate texts differ from the reference's")
         let session = retriever.session()
         var mismatches = 0

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Terminology
 import Testing
@@ -153,7 +154,7 @@ import Testing
         #expect(a.digest == b.digest)
         #expect(a.digest != c.digest)
         #expect(a.canonicalText == "[\"1\",\"头痛\",[\"头疼\"],\"H\",\"G\",\"S\"]\n")
-        #expect(a.digest == SHA256.hex(a.canonicalText.utf8))
+        #expect(a.digest == SHA256.hex(of: a.canonicalText.utf8))
     }
 
     func path(_ e: TerminologyError) -> String {

@@ -1,9 +1,6 @@
+import Digest
 import Foundation
 import Testing
-import RPCClient
-import RPCServer
-import Transport
-import Wire
 
 @Suite("SHA-256 of a weights file")
 struct FileDigestTests {
