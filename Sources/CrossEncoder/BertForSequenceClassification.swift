@@ -1,11 +1,5 @@
 import Foundation
 
-/// The logits and softmax probabilities of one sequence.
-public struct SequenceScore: Sendable, Equatable {
-    public var logits: [Float]
-    public var probabilities: [Float]
-}
-
 /// `BertForSequenceClassification`: BERT, the pooler, a linear classifier
 /// and softmax. Immutable after loading; share it across threads.
 public struct BertForSequenceClassification: Sendable {
