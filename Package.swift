@@ -17,6 +17,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "adrnorm", targets: ["adrnorm"]),
+        // For Fuzz/ (the libFuzzer targets, built by Scripts/fuzz), which
+        // depends on this package by path.
+        .library(name: "Wire", targets: ["Wire"]),
     ],
     dependencies: [
         // Command-line parsing for `adrnorm` and its subcommands.

@@ -1,0 +1,12 @@
+import CLibFuzzer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Hands the process to libFuzzer with `callback` as the fuzz target; does
+/// not return.
+public func runLibFuzzer(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&argc, &argv, callback))
+}
