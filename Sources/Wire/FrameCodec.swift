@@ -26,6 +26,15 @@ public struct FrameDecoder: Sendable {
     /// Bytes buffered but not yet decoded.
     public var bufferedByteCount: Int { buffer.count - start }
 
+    /// Bytes of memory the buffer holds, used or not: at most about one
+    /// frame while one is arriving, and small again once it is decoded.
+    package var retainedByteCount: Int { buffer.capacity }
+
+    /// Buffer capacity kept between frames; a larger buffer is freed once
+    /// it has been read, so a connection that once received a 4 MiB frame
+    /// does not hold 4 MiB for the rest of its life.
+    static let keptCapacity = 64 * 1024
+
     public mutating func append(_ bytes: some Sequence<UInt8>) {
         buffer.append(contentsOf: bytes)
     }
@@ -66,7 +75,10 @@ public struct FrameDecoder: Sendable {
     private mutating func compact() {
         // Drop consumed bytes once they dominate, so the buffer stays about
         // one frame long without copying on every frame.
-        if start > 0 && (start == buffer.count || start >= 64 * 1024 && start * 2 >= buffer.count) {
+        if start > 0 && start == buffer.count && buffer.capacity > Self.keptCapacity {
+            buffer = []
+            start = 0
+        } else if start > 0 && (start == buffer.count || start >= 64 * 1024 && start * 2 >= buffer.count) {
             buffer.removeFirst(start)
             start = 0
         }

@@ -66,6 +66,25 @@ struct FrameDecoderTests {
         #expect(huge.bufferedByteCount == 4)
     }
 
+    @Test("a large frame's buffer is freed once it is decoded, not kept for the connection's life")
+    func largeFrameBufferFreed() throws {
+        let large = Frame(streamID: StreamID(1), kind: .message(payload: Array(repeating: 0x5A, count: 1 << 20)))
+        let small = Frame(streamID: StreamID(1), kind: .halfClose)
+        var decoder = FrameDecoder()
+        decoder.append(large.lengthPrefixed())
+        #expect(decoder.retainedByteCount >= 1 << 20)
+        #expect(try decoder.next() == .frame(large))
+        #expect(try decoder.next() == .needMoreData)
+        #expect(decoder.retainedByteCount <= 64 * 1024, "\(decoder.retainedByteCount) bytes kept after a 1 MiB frame")
+        // Small frames still reuse the buffer and decode as before.
+        for _ in 0..<3 {
+            decoder.append(small.lengthPrefixed())
+            #expect(try decoder.next() == .frame(small))
+            #expect(try decoder.next() == .needMoreData)
+        }
+        #expect(decoder.bufferedByteCount == 0 && decoder.retainedByteCount <= 64 * 1024)
+    }
+
     @Test("undecodable frame bytes are an error")
     func malformed() {
         var decoder = FrameDecoder()
