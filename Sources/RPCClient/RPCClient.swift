@@ -39,6 +39,11 @@ public struct ConnectionEnd: Sendable, Equatable {
     }
     public let goAway: GoAway?
     public let error: RPCError?
+
+    package init(goAway: GoAway?, error: RPCError?) {
+        self.goAway = goAway
+        self.error = error
+    }
 }
 
 /// A client for the adrnorm protocol over mutually authenticated TLS: unary
