@@ -56,22 +56,37 @@ public final class RPCClient: @unchecked Sendable {
     let queue: DispatchQueue
     private var channel: SecureChannel?
     private let configuration: ClientConfiguration
+    /// The protocol: ids, credits, deadlines, GoAway. This class only keeps
+    /// what callers wait on and carries out the machine's actions.
+    private var state: ClientConnectionState
+    private var actions: [ClientConnectionState.Action] = []
     private var helloWaiter: CheckedContinuation<Result<Frame.Hello, RPCError>, Never>?
-    private var connectError: RPCError?
-    private var hello: Frame.Hello?
-    private var nextStreamID: UInt32 = 1
+    /// The caller of the `open` being handled, and the stream it gets.
+    private var opening: (method: String, stream: RPCClientStream?, error: RPCError?)?
     fileprivate var streams: [UInt32: RPCClientStream] = [:]
-    private var goAway: ConnectionEnd.GoAway?
-    private var end: ConnectionEnd?
+    private var sendWaiters: [ClientConnectionState.SendToken: CheckedContinuation<Result<Void, RPCError>, Never>] = [:]
+    private var nextSendToken: ClientConnectionState.SendToken = 0
     private var endWaiters: [CheckedContinuation<ConnectionEnd, Never>] = []
     private var pingWaiters: [CheckedContinuation<Result<[UInt8], RPCError>, Never>] = []
+    /// The connection's one timer (Hello wait and call deadlines).
+    private let timer: DispatchSourceTimer
+    private var timerArmedAt: UInt64?
+    private var timerCancelled = false
 
     /// What the server announced in its Hello.
-    public var serverHello: Frame.Hello { queue.sync { hello! } }
+    public var serverHello: Frame.Hello { queue.sync { state.serverHello! } }
 
     private init(configuration: ClientConfiguration) {
         self.configuration = configuration
         queue = DispatchQueue(label: "adrnorm.rpc.client")
+        state = ClientConnectionState(clientName: configuration.clientName)
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.setEventHandler { [weak self] in self?.timerFired() }
+        timer.resume()
+    }
+
+    deinit {
+        if !timerCancelled { timer.cancel() }
     }
 
     /// Connects, completes the TLS handshake and the Hello exchange. A
@@ -109,11 +124,9 @@ public final class RPCClient: @unchecked Sendable {
                 channel.delegate = client
                 client.helloWaiter = c
                 channel.start(asClient: true)
-                client.queue.asyncAfter(deadline: .now() + configuration.connectTimeout.dispatchInterval) {
-                    if client.helloWaiter != nil {
-                        client.channel?.close(error: .timedOut("TLS handshake and Hello from \(address)"))
-                    }
-                }
+                let now = RPCClient.now
+                client.handle(.started(now: now, helloDeadline: now &+ UInt64(configuration.connectTimeout.saturatingNanoseconds),
+                                       helloWait: "TLS handshake and Hello from \(address)"))
             }
         }
         do {
@@ -152,9 +165,8 @@ public final class RPCClient: @unchecked Sendable {
     public func ping(_ payload: [UInt8] = []) async throws(RPCError) -> [UInt8] {
         try await withCheckedContinuation { (c: CheckedContinuation<Result<[UInt8], RPCError>, Never>) in
             queue.async { [self] in
-                if let end { return c.resume(returning: .failure(endError(end))) }
                 pingWaiters.append(c)
-                channel?.send(Frame(streamID: .connection, kind: .ping(payload: payload)))
+                handle(.ping(payload: payload))
             }
         }.get()
     }
@@ -176,119 +188,149 @@ public final class RPCClient: @unchecked Sendable {
     public func closed() async -> ConnectionEnd {
         await withCheckedContinuation { (c: CheckedContinuation<ConnectionEnd, Never>) in
             queue.async { [self] in
-                if let end { c.resume(returning: end) } else { endWaiters.append(c) }
+                if let end = state.connectionEnd { c.resume(returning: end) } else { endWaiters.append(c) }
             }
         }
     }
 
     /// Closes the connection; open calls fail with UNAVAILABLE.
     public func close() {
-        queue.async { [self] in channel?.closeGracefully() }
+        queue.async { [self] in handle(.close) }
     }
 
     // MARK: - Internals
+
+    private static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     private func open(_ method: String, firstPayload: [UInt8]?, halfClose: Bool, timeout: Duration?,
                       metadata: [String: String]) async throws(RPCError) -> RPCClientStream {
         try await withCheckedContinuation { (c: CheckedContinuation<Result<RPCClientStream, RPCError>, Never>) in
             queue.async { [self] in
-                if let end { return c.resume(returning: .failure(endError(end))) }
-                if let goAway {
-                    return c.resume(returning: .failure(.status(.unavailable,
-                        message: "the server sent GoAway (\(goAway.message)); open a new connection")))
-                }
-                guard let hello, let channel else { preconditionFailure("RPCClient used before connect; this is a bug") }
-                let id = StreamID(nextStreamID)
-                nextStreamID += 2
-                let stream = RPCClientStream(client: self, id: id, method: method,
-                                             credit: firstPayload == nil ? hello.initialStreamCredit
-                                                 : max(hello.initialStreamCredit, 1) - 1)
-                streams[id.rawValue] = stream
                 var milliseconds: UInt32 = 0
+                var backstop: (nanoseconds: UInt64, description: String)?
                 if let timeout {
-                    milliseconds = UInt32(clamping: max(1, timeout.saturatingNanoseconds / 1_000_000))
+                    let nanoseconds = timeout.saturatingNanoseconds
+                    milliseconds = UInt32(clamping: max(1, nanoseconds / 1_000_000))
                     // The server enforces the deadline; this is the backstop
                     // for a server that never answers.
-                    queue.asyncAfter(deadline: .now() + timeout.dispatchInterval + .seconds(5)) { [weak stream] in
-                        stream?.fail(.status(.deadlineExceeded, message: "no answer within \(timeout) (client-side)"))
-                    }
+                    let (sum, overflow) = UInt64(nanoseconds).addingReportingOverflow(5_000_000_000)
+                    backstop = (overflow ? .max : sum, "\(timeout)")
                 }
-                stream.halfCloseSent = halfClose
-                channel.send(Frame(streamID: id, kind: .call(.init(method: method, timeoutMilliseconds: milliseconds,
-                                                                   metadata: metadata, payload: firstPayload,
-                                                                   halfClose: halfClose))))
-                c.resume(returning: .success(stream))
+                opening = (method, nil, nil)
+                handle(.open(method: method, firstPayload: firstPayload, halfClose: halfClose,
+                             timeoutMilliseconds: milliseconds, backstop: backstop, metadata: metadata, now: Self.now))
+                let outcome = opening
+                opening = nil
+                if let stream = outcome?.stream {
+                    c.resume(returning: .success(stream))
+                } else {
+                    c.resume(returning: .failure(outcome?.error ?? .connectionClosed(reason: "the call was not opened")))
+                }
             }
         }.get()
     }
 
-    fileprivate func send(_ frame: Frame) {
-        channel?.send(frame)
-    }
-
-    private func endError(_ end: ConnectionEnd) -> RPCError {
-        if let goAway = end.goAway {
-            return .status(goAway.code == .ok ? .unavailable : goAway.code,
-                           message: "the server closed the connection: \(goAway.message)")
-        }
-        return end.error ?? .connectionClosed(reason: "the connection is closed")
-    }
-}
-
-extension RPCClient: SecureChannelDelegate {
-    package func channelDidCompleteHandshake(_ channel: SecureChannel) {
-        channel.send(Frame(streamID: .connection, kind: .hello(.init(protocolVersion: 1,
-                                                                      clientName: configuration.clientName))))
-    }
-
-    package func channel(_ channel: SecureChannel, didReceive frame: Frame) {
-        switch frame.kind {
-        case .hello(let serverHello):
-            guard hello == nil else { return }
-            hello = serverHello
-            helloWaiter?.resume(returning: .success(serverHello))
-            helloWaiter = nil
-        case .message(let payload):
-            streams[frame.streamID.rawValue]?.deliver(payload)
-        case .status(let code, let message):
-            if let stream = streams.removeValue(forKey: frame.streamID.rawValue) {
-                stream.finish(code: code, message: message)
+    /// Hands `event` to the state machine and carries out its actions.
+    fileprivate func handle(_ event: ClientConnectionState.Event) {
+        actions.removeAll(keepingCapacity: true)
+        state.handle(event, into: &actions)
+        for action in actions {
+            switch action {
+            case .send(let frame):
+                channel?.send(frame)
+            case .ready(let hello):
+                helloWaiter?.resume(returning: .success(hello))
+                helloWaiter = nil
+            case .opened(let id):
+                if let method = opening?.method {
+                    let stream = RPCClientStream(client: self, id: id, method: method)
+                    streams[id.rawValue] = stream
+                    opening?.stream = stream
+                }
+            case .openFailed(let error):
+                opening?.error = error
+            case .sent(let token):
+                sendWaiters.removeValue(forKey: token)?.resume(returning: .success(()))
+            case .sendFailed(let token, let error):
+                sendWaiters.removeValue(forKey: token)?.resume(returning: .failure(error))
+            case .deliver(let id, let payload):
+                streams[id.rawValue]?.deliver(payload)
+            case .streamEnded(let id, let error):
+                streams.removeValue(forKey: id.rawValue)?.end(error)
+            case .pong(let payload):
+                if !pingWaiters.isEmpty { pingWaiters.removeFirst().resume(returning: .success(payload)) }
+            case .pingFailed(let error):
+                pingWaiters.popLast()?.resume(returning: .failure(error))
+            case .closeGracefully:
+                channel?.closeGracefully()
+            case .closeNow(let error):
+                channel?.close(error: error)
+            case .wakeUp(let at):
+                arm(at)
+            case .ended(let ending):
+                connectionEnded(ending)
             }
-        case .credit(let messages):
-            streams[frame.streamID.rawValue]?.addCredit(messages)
-        case .ping(let payload):
-            channel.send(Frame(streamID: .connection, kind: .pong(payload: payload)))
-        case .pong(let payload):
-            if !pingWaiters.isEmpty { pingWaiters.removeFirst().resume(returning: .success(payload)) }
-        case .goAway(let last, let code, let message):
-            goAway = .init(lastStreamID: last, code: code, message: message)
-            for (id, stream) in streams where id > last.rawValue {
-                streams.removeValue(forKey: id)
-                stream.finish(code: .unavailable, message: "not served: the server sent GoAway (\(message))")
-            }
-        case .call, .halfClose, .cancel:
-            channel.close(error: .protocolViolation("the server sent a \(frame.kind.name) frame"))
         }
     }
 
-    package func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
-        channel.close(error: error)
+    /// A request for stream `id`; `sent` resumes once it is on its way.
+    fileprivate func send(_ id: StreamID, _ payload: [UInt8],
+                          _ sent: CheckedContinuation<Result<Void, RPCError>, Never>?) {
+        var token: ClientConnectionState.SendToken?
+        if let sent {
+            token = nextSendToken
+            sendWaiters[nextSendToken] = sent
+            nextSendToken += 1
+        }
+        handle(.send(id, payload: payload, token: token))
     }
 
-    package func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
-        let ending = ConnectionEnd(goAway: goAway, error: error)
-        end = ending
-        let failure = endError(ending)
+    private func connectionEnded(_ ending: ConnectionEnd) {
+        timerCancelled = true
+        timer.cancel()
+        let failure = ClientConnectionState.error(for: ending)
         if let helloWaiter {
             self.helloWaiter = nil
-            helloWaiter.resume(returning: .failure(error ?? .connectionClosed(reason: "closed before the server's Hello")))
+            helloWaiter.resume(returning: .failure(ending.error
+                ?? .connectionClosed(reason: "closed before the server's Hello")))
         }
-        for stream in streams.values { stream.fail(failure) }
+        for stream in streams.values { stream.end(failure) }
         streams.removeAll()
         for waiter in pingWaiters { waiter.resume(returning: .failure(failure)) }
         pingWaiters = []
         for waiter in endWaiters { waiter.resume(returning: ending) }
         endWaiters = []
+    }
+
+    /// Arms the timer for `at` unless it already goes off earlier.
+    private func arm(_ at: UInt64) {
+        guard !timerCancelled else { return }
+        if let armed = timerArmedAt, armed <= at { return }
+        timerArmedAt = at
+        timer.schedule(deadline: DispatchTime(uptimeNanoseconds: at), repeating: .never, leeway: .milliseconds(1))
+    }
+
+    private func timerFired() {
+        timerArmedAt = nil
+        handle(.tick(now: Self.now))
+    }
+}
+
+extension RPCClient: SecureChannelDelegate {
+    package func channelDidCompleteHandshake(_ channel: SecureChannel) {
+        handle(.handshakeCompleted)
+    }
+
+    package func channel(_ channel: SecureChannel, didReceive frame: Frame) {
+        handle(.frameReceived(frame))
+    }
+
+    package func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
+        handle(.framingFailed(error))
+    }
+
+    package func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
+        handle(.channelClosed(error))
     }
 }
 
@@ -302,21 +344,15 @@ public final class RPCClientStream: @unchecked Sendable {
     /// Strong: a stream keeps its connection; the client drops the stream
     /// when it ends, which breaks the cycle.
     private let client: RPCClient
-    private var credit: UInt32
-    private var pendingSends: [(payload: [UInt8], sent: CheckedContinuation<Result<Void, RPCError>, Never>?)] = []
-    private var pendingHead = 0
-    fileprivate var halfCloseSent = false
-    private var halfCloseRequested = false
     private var responses: [[UInt8]] = []
     private var responseHead = 0
     private var outcome: Result<Void, RPCError>?
     private var receiver: CheckedContinuation<Result<[UInt8]?, RPCError>, Never>?
 
-    fileprivate init(client: RPCClient, id: StreamID, method: String, credit: UInt32) {
+    fileprivate init(client: RPCClient, id: StreamID, method: String) {
         self.client = client
         self.id = id
         self.method = method
-        self.credit = credit
     }
 
     /// Sends one request message, waiting for credit if needed.
@@ -333,17 +369,14 @@ public final class RPCClientStream: @unchecked Sendable {
 
     /// No more requests: sent after every queued message.
     public func halfClose() {
-        client.queue.async { [self] in
-            halfCloseRequested = true
-            pump()
-        }
+        client.queue.async { [self] in client.handle(.halfClose(id)) }
     }
 
     /// Abandons the stream; the server stops its work and answers CANCELLED.
     public func cancel(reason: String = "") {
         client.queue.async { [self] in
             guard outcome == nil else { return }
-            client.send(Frame(streamID: id, kind: .cancel(reason: reason)))
+            client.handle(.cancel(id, reason: reason))
         }
     }
 
@@ -362,28 +395,11 @@ public final class RPCClientStream: @unchecked Sendable {
 
     private func enqueueOnQueue(_ payload: [UInt8], _ c: CheckedContinuation<Result<Void, RPCError>, Never>?) {
         if case .failure(let error)? = outcome { c?.resume(returning: .failure(error)); return }
-        if outcome != nil || halfCloseRequested {
+        if outcome != nil {
             c?.resume(returning: .failure(.protocolViolation("send after the stream was half-closed or ended")))
             return
         }
-        pendingSends.append((payload, c))
-        pump()
-    }
-
-    private func pump() {
-        while pendingHead < pendingSends.count && credit > 0 && outcome == nil {
-            let (payload, c) = pendingSends[pendingHead]
-            pendingSends[pendingHead].payload = []
-            pendingHead += 1
-            credit -= 1
-            client.send(Frame(streamID: id, kind: .message(payload: payload)))
-            c?.resume(returning: .success(()))
-        }
-        if pendingHead == pendingSends.count { pendingSends.removeAll(); pendingHead = 0 }
-        if halfCloseRequested && !halfCloseSent && pendingSends.isEmpty && outcome == nil {
-            halfCloseSent = true
-            client.send(Frame(streamID: id, kind: .halfClose))
-        }
+        client.send(id, payload, c)
     }
 
     private func takeResponse() -> Result<[UInt8]?, RPCError>? {
@@ -407,25 +423,10 @@ public final class RPCClientStream: @unchecked Sendable {
         wake()
     }
 
-    fileprivate func addCredit(_ messages: UInt32) {
-        credit += messages
-        pump()
-    }
-
-    fileprivate func finish(code: StatusCode, message: String) {
-        fail(code == .ok ? nil : .status(code, message: message))
-    }
-
-    /// Ends the stream locally (nil error = OK).
-    fileprivate func fail(_ error: RPCError?) {
+    /// The stream is over (nil error = OK).
+    fileprivate func end(_ error: RPCError?) {
         guard outcome == nil else { return }
         outcome = error.map { .failure($0) } ?? .success(())
-        client.streams.removeValue(forKey: id.rawValue)
-        for (_, c) in pendingSends[pendingHead...] {
-            c?.resume(returning: .failure(error ?? .protocolViolation("the stream ended before this message was sent")))
-        }
-        pendingSends = []
-        pendingHead = 0
         wake()
     }
 
