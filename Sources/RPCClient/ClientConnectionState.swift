@@ -69,7 +69,8 @@ package struct ClientConnectionState {
         case ended(ConnectionEnd)
     }
 
-    private struct Stream {
+    /// A class, so that queueing a request appends in place.
+    private final class Stream {
         var credit: UInt32
         var pending: [(payload: [UInt8], token: SendToken?)] = []
         var pendingHead = 0
@@ -77,6 +78,8 @@ package struct ClientConnectionState {
         var halfCloseSent = false
         var deadline: UInt64?
         var deadlineDescription = ""
+
+        init(credit: UInt32) { self.credit = credit }
     }
 
     private enum Phase { case connecting, ready, closing, closed }
@@ -128,7 +131,7 @@ package struct ClientConnectionState {
                    let now):
             open(method, firstPayload, halfClose, milliseconds, backstop, metadata, now: now, &actions)
         case .send(let id, let payload, let token):
-            guard var stream = streams[id.rawValue] else {
+            guard let stream = streams[id.rawValue] else {
                 if let token {
                     actions.append(.sendFailed(token, .protocolViolation("the stream ended before this message was sent")))
                 }
@@ -141,13 +144,11 @@ package struct ClientConnectionState {
                 break
             }
             stream.pending.append((payload, token))
-            pump(id, &stream, &actions)
-            streams[id.rawValue] = stream
+            pump(id, stream, &actions)
         case .halfClose(let id):
-            guard var stream = streams[id.rawValue] else { break }
+            guard let stream = streams[id.rawValue] else { break }
             stream.halfCloseRequested = true
-            pump(id, &stream, &actions)
-            streams[id.rawValue] = stream
+            pump(id, stream, &actions)
         case .cancel(let id, let reason):
             guard streams[id.rawValue] != nil else { break }
             actions.append(.send(Frame(streamID: id, kind: .cancel(reason: reason))))
@@ -220,10 +221,9 @@ package struct ClientConnectionState {
         case .status(let code, let message):
             endStream(frame.streamID, code == .ok ? nil : .status(code, message: message), &actions)
         case .credit(let messages):
-            guard var stream = streams[frame.streamID.rawValue] else { break }
+            guard let stream = streams[frame.streamID.rawValue] else { break }
             stream.credit = stream.credit.addingReportingOverflow(messages).overflow ? .max : stream.credit + messages
-            pump(frame.streamID, &stream, &actions)
-            streams[frame.streamID.rawValue] = stream
+            pump(frame.streamID, stream, &actions)
         case .ping(let payload):
             actions.append(.send(Frame(streamID: .connection, kind: .pong(payload: payload))))
         case .pong(let payload):
@@ -266,7 +266,7 @@ package struct ClientConnectionState {
         // Odd ids; 0 marks the ids as used up (the next would pass 2^32 - 1).
         let (next, overflow) = nextStreamID.addingReportingOverflow(2)
         nextStreamID = overflow ? 0 : next
-        var stream = Stream(credit: firstPayload == nil ? hello.initialStreamCredit
+        let stream = Stream(credit: firstPayload == nil ? hello.initialStreamCredit
                                 : max(hello.initialStreamCredit, 1) - 1)
         stream.halfCloseRequested = halfClose
         stream.halfCloseSent = halfClose
@@ -285,7 +285,7 @@ package struct ClientConnectionState {
 
     /// Sends queued requests while credit lasts, then the half-close once
     /// nothing is left.
-    private func pump(_ id: StreamID, _ stream: inout Stream, _ actions: inout [Action]) {
+    private func pump(_ id: StreamID, _ stream: Stream, _ actions: inout [Action]) {
         while stream.pendingHead < stream.pending.count && stream.credit > 0 {
             let (payload, token) = stream.pending[stream.pendingHead]
             stream.pending[stream.pendingHead].payload = []

@@ -284,9 +284,8 @@ package struct ServerConnectionState {
 
     private mutating func earliestWakeUp() -> UInt64? {
         var next = deadlines.earliest { deadline, id in streams[id]?.deadline == deadline }
-        for candidate in [handshakeDeadline, nextIdleCheck] {
-            if let candidate, next.map({ candidate < $0 }) ?? true { next = candidate }
-        }
+        if let handshake = handshakeDeadline, next.map({ handshake < $0 }) ?? true { next = handshake }
+        if let idle = nextIdleCheck, next.map({ idle < $0 }) ?? true { next = idle }
         return next
     }
 
