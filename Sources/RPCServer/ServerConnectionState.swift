@@ -14,8 +14,8 @@ import Logging
 ///
 /// Deadlines are kept in one min-heap for the whole connection; a stream
 /// that ends leaves its entry behind only until the heap is compacted (at
-/// most as many stale entries as live ones), and an empty stream table
-/// empties the heap, so a finished call costs nothing afterwards.
+/// most as many stale entries as live ones, plus 8), and an empty stream
+/// table empties the heap, so a finished call costs nothing afterwards.
 package struct ServerConnectionState {
     /// The settings the machine needs, taken from `ServerConfiguration`.
     package struct Settings: Sendable {

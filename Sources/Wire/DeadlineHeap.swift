@@ -1,7 +1,8 @@
 /// Deadlines of the open streams of one connection (either side): a binary
-/// min-heap of (deadline, stream id) with lazy deletion. An entry whose stream has
-/// ended stays until it reaches the top or the heap is compacted, which
-/// happens once stale entries outnumber the live streams.
+/// min-heap of (deadline, stream id) with lazy deletion. An entry whose
+/// stream has ended stays until it reaches the top or the heap is
+/// compacted, which happens once stale entries outnumber the live streams
+/// (and are at least 8).
 package struct DeadlineHeap {
     package init() {}
 
@@ -21,8 +22,8 @@ package struct DeadlineHeap {
     }
 
     /// A stream with an entry ended; compacts when stale entries are more
-    /// than the live streams (`liveCount`), keeping the heap within twice
-    /// the live streams.
+    /// than the live streams (`liveCount`) and at least 8, keeping the heap
+    /// within twice the live streams plus 8.
     package mutating func entryEnded(liveCount: Int) {
         stale += 1
         if stale > liveCount && stale >= 8 { compact = true }
