@@ -20,6 +20,12 @@ public final class RPCServer: @unchecked Sendable {
     private let tlsContext: TLSContext
     private var acceptSource: DispatchSourceRead?
     private var connections: [Int: ServerConnection] = [:]
+    /// Connections not admitted yet (handshake under way, or an identity not
+    /// on the allowlist), oldest first; the rest of `connections` is admitted.
+    private var unadmitted: [Int] = []
+    private var admitted = Set<Int>()
+    private var lastEvictionLog: DispatchTime?
+    private var evictionsNotLogged = 0
     private var nextConnectionID = 1
     private var boundPort: UInt16 = 0
     private enum State { case created, running, draining, stopped }
@@ -60,6 +66,8 @@ public final class RPCServer: @unchecked Sendable {
             if !ok { throw .invalidConfiguration(setting: setting, reason: reason) }
         }
         try require(c.maxConnections >= 1, "max-connections", "must be at least 1 (got \(c.maxConnections))")
+        try require(c.maxUnauthenticatedConnections >= 1, "max-unauthenticated-connections",
+                    "must be at least 1 (got \(c.maxUnauthenticatedConnections))")
         try require(c.maxConcurrentStreams >= 1, "max-concurrent-streams", "must be at least 1")
         try require(c.initialStreamCredit >= 1, "initial-stream-credit",
                     "must be at least 1, or no call could carry its request")
@@ -179,10 +187,23 @@ public final class RPCServer: @unchecked Sendable {
             guard case .processed(let fd) = accepted else { return }
             acceptBackoff = Self.initialAcceptBackoff
             guard state == .running else { _ = Glibc.close(fd); continue }
-            guard connections.count < configuration.maxConnections else {
-                logger.warning("refusing a connection: \(connections.count) open (--max-connections)")
-                _ = Glibc.close(fd)
-                continue
+            if unadmitted.count >= configuration.maxUnauthenticatedConnections, let oldest = unadmitted.first {
+                // The budget of connections not admitted is full: the oldest
+                // makes room, so a flood of silent or refused connections can
+                // delay a real client's handshake but never lock it out.
+                unadmitted.removeFirst()
+                evictionsNotLogged += 1
+                let now = DispatchTime.now()
+                if lastEvictionLog.map({ now.uptimeNanoseconds - $0.uptimeNanoseconds >= Self.acceptErrorLogInterval * 1_000_000_000 }) ?? true {
+                    // At most one line per interval, however hard the flood.
+                    logger.notice("""
+                        closed \(evictionsNotLogged) unauthenticated connection(s), oldest first: \
+                        \(configuration.maxUnauthenticatedConnections) were open (--max-unauthenticated-connections)
+                        """)
+                    lastEvictionLog = now
+                    evictionsNotLogged = 0
+                }
+                connections[oldest]?.forceClose()
             }
             let session: TLSSession
             do {
@@ -194,11 +215,15 @@ public final class RPCServer: @unchecked Sendable {
             }
             let id = nextConnectionID
             nextConnectionID += 1
-            let connection = ServerConnection(id: id, fd: fd, tls: session, environment: environment) { [weak self] id in
+            let connection = ServerConnection(id: id, fd: fd, tls: session, environment: environment,
+                                              onHandshake: { [weak self] id, allowed in
+                                                  self?.queue.sync { self?.handshakeCompleted(id, allowed: allowed) } ?? nil
+                                              }) { [weak self] id in
                 guard let self else { return }
                 self.queue.async { self.connectionClosed(id) }
             }
             connections[id] = connection
+            unadmitted.append(id)
             connection.start()
         }
     }
@@ -242,8 +267,25 @@ public final class RPCServer: @unchecked Sendable {
         source.resume()
     }
 
+    /// TLS is up on connection `id`: admit it (nil) within --max-connections,
+    /// or say why not. An identity not on the allowlist is not admitted: it
+    /// stays in the unauthenticated budget until its first call is refused
+    /// and it is closed.
+    private func handshakeCompleted(_ id: Int, allowed: Bool) -> String? {
+        guard connections[id] != nil, allowed else { return nil }
+        guard admitted.count < configuration.maxConnections else {
+            return "\(admitted.count) authenticated connections are open (--max-connections \(configuration.maxConnections)); "
+                + "retry later or use another server"
+        }
+        unadmitted.removeAll { $0 == id }
+        admitted.insert(id)
+        return nil
+    }
+
     private func connectionClosed(_ id: Int) {
         connections.removeValue(forKey: id)
+        admitted.remove(id)
+        unadmitted.removeAll { $0 == id }
         // A descriptor was just freed: accept again now rather than after the back-off.
         resumeAccepting()
         if state == .draining && connections.isEmpty { finishShutdown() }

@@ -14,6 +14,11 @@ public struct ServerConfiguration: Sendable {
     public var allowedIdentities: [String]
     /// Connections beyond this are closed as soon as they are accepted.
     public var maxConnections: Int
+    /// Connections that have not (yet) been admitted: TLS handshake under
+    /// way, or a verified identity that is not on the allowlist. They have
+    /// their own budget, so they never take an authenticated client's place;
+    /// when it is full the oldest of them is closed to make room.
+    public var maxUnauthenticatedConnections: Int
     /// A connection that has not finished its TLS handshake by then is closed.
     /// More than zero and at most `maximumTimeout` (`RPCServer.init` refuses others).
     public var handshakeTimeout: Duration
@@ -38,7 +43,7 @@ public struct ServerConfiguration: Sendable {
     public static let maximumTimeout: Duration = .seconds(86_400)
 
     public init(listenAddress: String = "127.0.0.1:7443", tls: TLSServerConfiguration,
-                allowedIdentities: [String] = [], maxConnections: Int = 256,
+                allowedIdentities: [String] = [], maxConnections: Int = 256, maxUnauthenticatedConnections: Int = 256,
                 handshakeTimeout: Duration = .seconds(10), idleTimeout: Duration? = .seconds(300),
                 maxFrameBytes: UInt32 = FrameDecoder.defaultMaxFrameBytes, maxConcurrentStreams: UInt32 = 64,
                 initialStreamCredit: UInt32 = 16, outputBufferLimit: Int = 8 << 20,
@@ -47,6 +52,7 @@ public struct ServerConfiguration: Sendable {
         self.tls = tls
         self.allowedIdentities = allowedIdentities
         self.maxConnections = maxConnections
+        self.maxUnauthenticatedConnections = maxUnauthenticatedConnections
         self.handshakeTimeout = handshakeTimeout
         self.idleTimeout = idleTimeout
         self.maxFrameBytes = maxFrameBytes

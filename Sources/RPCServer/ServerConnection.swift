@@ -38,10 +38,16 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// of `CallContext.deadline`).
     private let epoch = ContinuousClock.now
 
+    /// Asked when TLS is up (id, allowed): nil admits the connection, a
+    /// message refuses it (the server's connection budget is full).
+    private let onHandshake: @Sendable (Int, Bool) -> String?
+
     init(id: Int, fd: Int32, tls: TLSSession, environment: ServerEnvironment,
+         onHandshake: @escaping @Sendable (Int, Bool) -> String?,
          onClose: @escaping @Sendable (Int) -> Void) {
         self.id = id
         self.environment = environment
+        self.onHandshake = onHandshake
         self.onClose = onClose
         queue = DispatchQueue(label: "adrnorm.rpc.connection.\(id)")
         channel = SecureChannel(fd: fd, tls: tls, queue: queue, maxFrameBytes: environment.configuration.maxFrameBytes,
@@ -163,8 +169,15 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             "allowed": "\(allowed)",
         ])
         if !allowed {
-            logger.warning("client identity is not on the allowlist; every call will get PERMISSION_DENIED",
+            logger.warning("client identity is not on the allowlist; its first call gets PERMISSION_DENIED, then GoAway",
                            metadata: ["names": "\(peer?.allNames ?? [])"])
+        }
+        if let refusal = onHandshake(id, allowed) {
+            logger.warning("refusing an authenticated connection: \(refusal)")
+            channel.send(Frame(streamID: .connection, kind: .goAway(lastStreamID: StreamID(0), code: .resourceExhausted,
+                                                                    message: refusal)))
+            channel.closeGracefully()
+            return
         }
         handle(.handshakeCompleted(peer: peer, allowed: allowed, now: now))
     }

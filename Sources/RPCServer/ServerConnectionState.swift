@@ -361,8 +361,13 @@ package struct ServerConnectionState {
             return refuse(.unavailable, "server is shutting down; open the call on a new connection")
         }
         guard allowed else {
-            return refuse(.permissionDenied,
-                          "client identity \"\(peer?.name ?? "none")\" is not on this server's allowlist")
+            // Refused once, then closed: a connection that can never be
+            // served must not be held open (it counts against the server's
+            // budget of connections not admitted).
+            let message = "client identity \"\(peer?.name ?? "none")\" is not on this server's allowlist"
+            refuse(.permissionDenied, message)
+            sendGoAway(.permissionDenied, message, &actions)
+            return closeGracefully(&actions)
         }
         guard let method = NormalizerMethod(rawValue: call.method) else {
             return refuse(.unimplemented, "unknown method \"\(Self.truncated(call.method))\"; this server serves "

@@ -103,4 +103,55 @@ struct ConnectionLimitTests {
         first.close()
         await server.shutdown(drainTimeout: .seconds(5))
     }
+
+    /// A plain TCP connection to the server that sends nothing.
+    static func silentConnection(_ port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return fd
+    }
+
+    @Test("connections that never start TLS cannot lock out a verified client: they have their own budget, oldest closed first")
+    func unauthenticatedFlood() async throws {
+        let server = try Loopback.startServer {
+            $0.maxConnections = 2
+            $0.maxUnauthenticatedConnections = 8
+            $0.handshakeTimeout = .seconds(30)
+        }
+        let silent = (0..<100).map { _ in Self.silentConnection(server.port) }
+        defer { for fd in silent { close(fd) } }
+        // Before the budget, 100 silent connections held every slot for the
+        // whole handshake timeout and a real client was refused.
+        let started = ContinuousClock.now
+        let client = try await Loopback.connect(server)
+        #expect(try await client.health().status == .serving)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(server.connectionCount <= 2 + 8)
+        client.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+
+    @Test("identities not on the allowlist do not count against --max-connections, and are closed after their first call")
+    func refusedIdentitiesDoNotCount() async throws {
+        let server = try Loopback.startServer {
+            $0.maxConnections = 1
+            $0.allowedIdentities = ["batch.safety-team-b.test"]
+        }
+        var denied: [RPCClient] = []
+        for _ in 0..<3 { denied.append(try await Loopback.connect(server, certificate: "client-a")) }
+        let allowed = try await Loopback.connect(server, certificate: "client-b")
+        #expect(try await allowed.health().status == .serving)
+        for client in denied {
+            await expectStatus(.permissionDenied) { () throws(RPCError) in _ = try await client.health() }
+            #expect(await client.closed().goAway?.code == .permissionDenied)
+        }
+        allowed.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
 }

@@ -189,7 +189,7 @@ struct RPCServerTests {
         await server.shutdown(drainTimeout: .seconds(5))
     }
 
-    @Test("an identity not on the allowlist gets PERMISSION_DENIED on every call; listed ones are served")
+    @Test("an identity not on the allowlist gets PERMISSION_DENIED, then the connection is closed; listed ones are served")
     func allowlist() async throws {
         let service = FakeNormalizer()
         let server = try Loopback.startServer(service: service) {
@@ -204,6 +204,7 @@ struct RPCServerTests {
             _ = try await denied.normalizeStream([.init(id: "1", mention: "头痛")])
         }
         #expect(service.calls.count == 0)
+        #expect(await denied.closed().goAway?.code == .permissionDenied)
         let allowed = try await Loopback.connect(server, certificate: "client-b")
         #expect(try await allowed.health().status == .serving)
         denied.close(); allowed.close()

@@ -223,15 +223,16 @@ struct ServerConnectionStateTests {
         #expect(h.machine.openStreamCount == 2)
     }
 
-    @Test("a client not on the allowlist gets PERMISSION_DENIED on every call, naming its identity")
+    @Test("a client not on the allowlist gets PERMISSION_DENIED naming its identity, then GoAway and the connection closes")
     func notAllowed() {
         var h = ServerHarness(allowed: false, peer: PeerIdentity(name: "spiffe://x/y", allNames: ["spiffe://x/y"]))
-        for id: UInt32 in [1, 3] {
-            let actions = h.call(id)
-            #expect(actions.status?.code == .permissionDenied)
-            #expect(actions.status?.message == "client identity \"spiffe://x/y\" is not on this server's allowlist")
-            #expect(actions.unaryStarts.isEmpty)
-        }
+        let actions = h.call(1)
+        #expect(actions.status?.code == .permissionDenied)
+        #expect(actions.status?.message == "client identity \"spiffe://x/y\" is not on this server's allowlist")
+        #expect(actions.goAway?.code == .permissionDenied && actions.closesGracefully)
+        #expect(actions.unaryStarts.isEmpty)
+        // Nothing more is served on it.
+        #expect(h.call(3).unaryStarts.isEmpty)
     }
 
     // MARK: Unary calls

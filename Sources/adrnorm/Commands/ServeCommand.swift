@@ -40,8 +40,11 @@ struct Serve: AsyncParsableCommand {
     var insecureNoClientAuth = false
     @Option(name: .customLong("tls-min-version"), help: "Lowest TLS version accepted (ECDHE + AEAD suites only).")
     var tlsMinVersion: TLSMinimumVersion = .tls13
-    @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed on accept.")
+    @Option(name: .customLong("max-connections"), help: "Authenticated connections served at once; past it a new one gets GoAway RESOURCE_EXHAUSTED after its handshake.")
     var maxConnections: Int = 256
+    @Option(name: .customLong("max-unauthenticated-connections"),
+            help: "Connections not yet admitted (TLS handshake under way, or an identity not on the allowlist); when full, the oldest is closed. Never counted against --max-connections.")
+    var maxUnauthenticatedConnections: Int = 256
     @Option(name: .customLong("handshake-timeout"),
             help: "Seconds a connection may take to finish its TLS handshake (0.001 to 86400, one day).")
     var handshakeTimeout: Double = 10
@@ -156,6 +159,7 @@ struct Serve: AsyncParsableCommand {
                                         requireClientCertificate: !insecureNoClientAuth,
                                         minimumVersion: tlsMinVersion),
             allowedIdentities: allowIdentity, maxConnections: maxConnections,
+            maxUnauthenticatedConnections: maxUnauthenticatedConnections,
             handshakeTimeout: Self.duration(seconds: handshakeTimeout),
             idleTimeout: idleTimeout == 0 ? nil : Self.duration(seconds: idleTimeout),
             maxConcurrentStreams: maxConcurrentStreams, initialStreamCredit: initialStreamCredit,
