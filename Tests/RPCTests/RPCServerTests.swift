@@ -196,18 +196,19 @@ struct RPCServerTests {
             $0.allowedIdentities = ["batch.safety-team-b.test"]
         }
         let denied = try await Loopback.connect(server, certificate: "client-a")
-        for _ in 0..<2 {
-            let message = await expectStatus(.permissionDenied) { () throws(RPCError) in _ = try await denied.health() }
-            #expect(message.contains("spiffe://adrnorm.test/safety-team-a"))
-        }
-        await expectStatus(.permissionDenied) { () throws(RPCError) in
-            _ = try await denied.normalizeStream([.init(id: "1", mention: "头痛")])
-        }
-        #expect(service.calls.count == 0)
+        let message = await expectStatus(.permissionDenied) { () throws(RPCError) in _ = try await denied.health() }
+        #expect(message.contains("spiffe://adrnorm.test/safety-team-a"))
         #expect(await denied.closed().goAway?.code == .permissionDenied)
+        // A stream is refused the same way, on a new connection.
+        let deniedStream = try await Loopback.connect(server, certificate: "client-a")
+        await expectStatus(.permissionDenied) { () throws(RPCError) in
+            _ = try await deniedStream.normalizeStream([.init(id: "1", mention: "头痛")])
+        }
+        #expect(await deniedStream.closed().goAway?.code == .permissionDenied)
+        #expect(service.calls.count == 0)
         let allowed = try await Loopback.connect(server, certificate: "client-b")
         #expect(try await allowed.health().status == .serving)
-        denied.close(); allowed.close()
+        denied.close(); deniedStream.close(); allowed.close()
         await server.shutdown(drainTimeout: .seconds(5))
     }
 
