@@ -126,6 +126,11 @@ package struct ServerConnectionState {
     private var helloReceived = false
     private var streams: [UInt32: Stream] = [:]
     private var lastStreamID: UInt32 = 0
+    /// Pings a client may send in a burst, and the rate the burst refills at.
+    static let pingBurst: Double = 32
+    static let pingsPerSecond: Double = 10
+    private var pingTokens = ServerConnectionState.pingBurst
+    private var pingCheckedAt: UInt64 = 0
     private var draining = false
     private var goAwaySent = false
     private var deadlines = DeadlineHeap()
@@ -243,6 +248,17 @@ package struct ServerConnectionState {
             finish(stream, .cancelled, reason.isEmpty ? "cancelled by the client" : "cancelled by the client: \(reason)",
                    &actions)
         case .ping(let payload):
+            // A token bucket: bursts of `pingBurst`, refilled at
+            // `pingsPerSecond`. A peer that pings faster is abusing the
+            // connection (gRPC's "too_many_pings"): GoAway and close.
+            let refill = Double(now &- pingCheckedAt) / 1e9 * Self.pingsPerSecond
+            pingTokens = min(Self.pingBurst, pingTokens + refill)
+            pingCheckedAt = now
+            guard pingTokens >= 1 else {
+                return connectionError("too many pings: more than \(Int(Self.pingBurst)) at once or "
+                                       + "\(Int(Self.pingsPerSecond)) per second", code: .resourceExhausted, &actions)
+            }
+            pingTokens -= 1
             actions.append(.send(Frame(streamID: .connection, kind: .pong(payload: payload))))
         case .pong:
             break

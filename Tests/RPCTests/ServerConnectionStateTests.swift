@@ -184,6 +184,24 @@ struct ServerConnectionStateTests {
         #expect(actions.closesGracefully)
     }
 
+    @Test("a ping flood gets GoAway RESOURCE_EXHAUSTED and the connection closes; pings at 10 per second are all answered")
+    func pingFlood() {
+        var flood = ServerHarness()
+        for i in 0..<32 {
+            #expect(flood.receive(.ping(payload: [UInt8(i)])).frames == [Frame(streamID: .connection, kind: .pong(payload: [UInt8(i)]))])
+        }
+        let abuse = flood.receive(.ping(payload: [99]))
+        #expect(abuse.goAway?.code == .resourceExhausted && abuse.goAway?.message.contains("too many pings") == true)
+        #expect(abuse.closesGracefully)
+        #expect(flood.receive(.ping(payload: [100])).frames.isEmpty, "nothing is answered after the decision to close")
+
+        var steady = ServerHarness()
+        for i in 0..<200 {
+            steady.now += second / 10
+            #expect(steady.receive(.ping(payload: [UInt8(i % 256)])).frames.count == 1)
+        }
+    }
+
     @Test("Ping is answered by a Pong with the same payload; a Pong or a GoAway from the client changes nothing")
     func pingPong() {
         var h = ServerHarness()
