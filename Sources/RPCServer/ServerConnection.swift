@@ -172,14 +172,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             logger.warning("client identity is not on the allowlist; its first call gets PERMISSION_DENIED, then GoAway",
                            metadata: ["names": "\(peer?.allNames ?? [])"])
         }
-        if let refusal = onHandshake(id, allowed) {
-            logger.warning("refusing an authenticated connection: \(refusal)")
-            channel.send(Frame(streamID: .connection, kind: .goAway(lastStreamID: StreamID(0), code: .resourceExhausted,
-                                                                    message: refusal)))
-            channel.closeGracefully()
-            return
-        }
-        handle(.handshakeCompleted(peer: peer, allowed: allowed, now: now))
+        handle(.handshakeCompleted(peer: peer, allowed: allowed, refusal: onHandshake(id, allowed), now: now))
     }
 
     package func channel(_ channel: SecureChannel, didReceive frame: Frame) {

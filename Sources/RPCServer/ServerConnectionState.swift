@@ -49,7 +49,9 @@ package struct ServerConnectionState {
         /// The connection was accepted: the handshake clock starts.
         case started(now: UInt64)
         /// TLS is up; `allowed` says whether the identity passed the allowlist.
-        case handshakeCompleted(peer: PeerIdentity?, allowed: Bool, now: UInt64)
+        /// `refusal`: the server's connection budget is full; answer GoAway
+        /// RESOURCE_EXHAUSTED with it instead of Hello.
+        case handshakeCompleted(peer: PeerIdentity?, allowed: Bool, refusal: String? = nil, now: UInt64)
         case frameReceived(Frame, now: UInt64)
         /// The peer's bytes cannot be framed; no more frames will come.
         case framingFailed(RPCError)
@@ -159,8 +161,8 @@ package struct ServerConnectionState {
         switch event {
         case .started(let now):
             handshakeDeadline = now &+ UInt64(settings.handshakeTimeout.saturatingNanoseconds)
-        case .handshakeCompleted(let peer, let allowed, let now):
-            handshakeCompleted(peer: peer, allowed: allowed, now: now, &actions)
+        case .handshakeCompleted(let peer, let allowed, let refusal, let now):
+            handshakeCompleted(peer: peer, allowed: allowed, refusal: refusal, now: now, &actions)
         case .frameReceived(let frame, let now):
             guard phase == .open else { break }
             receive(frame, now: now, &actions)
@@ -201,13 +203,18 @@ package struct ServerConnectionState {
 
     // MARK: - Connection
 
-    private mutating func handshakeCompleted(peer: PeerIdentity?, allowed: Bool, now: UInt64,
+    private mutating func handshakeCompleted(peer: PeerIdentity?, allowed: Bool, refusal: String?, now: UInt64,
                                              _ actions: inout [Action]) {
         guard phase == .handshaking else { return }
         phase = .open
         handshakeDeadline = nil
         self.peer = peer
         self.allowed = allowed
+        if let refusal {
+            actions.append(.log(.warning, "refusing an authenticated connection: \(refusal)", [:]))
+            sendGoAway(.resourceExhausted, refusal, &actions)
+            return closeGracefully(&actions)
+        }
         actions.append(.send(Frame(streamID: .connection, kind: .hello(.init(
             protocolVersion: 1, serverName: settings.serverName, maxFrameBytes: settings.maxFrameBytes,
             maxConcurrentStreams: settings.maxConcurrentStreams,

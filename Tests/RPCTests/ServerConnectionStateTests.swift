@@ -184,6 +184,17 @@ struct ServerConnectionStateTests {
         #expect(actions.closesGracefully)
     }
 
+    @Test("a connection the server's budget cannot admit gets GoAway RESOURCE_EXHAUSTED instead of Hello, and closes")
+    func refusedAtHandshake() {
+        var machine = ServerConnectionState(settings: .init(), epoch: ServerHarness.epoch)
+        _ = machine.handle(.started(now: 0))
+        let actions = machine.handle(.handshakeCompleted(peer: nil, allowed: true, refusal: "2 authenticated connections are open",
+                                                         now: 1))
+        #expect(!actions.frames.contains { if case .hello = $0.kind { true } else { false } })
+        #expect(actions.goAway?.code == .resourceExhausted && actions.goAway?.message == "2 authenticated connections are open")
+        #expect(actions.closesGracefully)
+    }
+
     @Test("a ping flood gets GoAway RESOURCE_EXHAUSTED and the connection closes; pings at 10 per second are all answered")
     func pingFlood() {
         var flood = ServerHarness()
