@@ -65,8 +65,8 @@ public final class PipelineService: NormalizerService {
     public let limits: Limits
     /// The per-client share in effect (the default resolved).
     public let maxQueuedPairsPerClient: Int
-    private let unscoredCalls: AdmissionCounter
-    private let clientShares: ClientShares
+    private let unscoredCalls: AdmissionCounts
+    private let clientShares: AdmissionCounts
 
     public init(pipeline: NormalizationPipeline, description: Description, limits: Limits = Limits()) {
         precondition(limits.maxPairsPerRequest >= 1 && limits.maxUnscoredCalls >= 1
@@ -76,8 +76,8 @@ public final class PipelineService: NormalizerService {
         self.limits = limits
         let total = pipeline.configuration.scheduling.maxQueuedPairs
         maxQueuedPairsPerClient = limits.maxQueuedPairsPerClient ?? max(1, total / 2)
-        unscoredCalls = AdmissionCounter(limit: limits.maxUnscoredCalls)
-        clientShares = ClientShares(limit: maxQueuedPairsPerClient)
+        unscoredCalls = AdmissionCounts(limit: limits.maxUnscoredCalls)
+        clientShares = AdmissionCounts(limit: maxQueuedPairsPerClient)
     }
 
     /// Runs a scoring call inside its client's share of the pair budget.
@@ -87,18 +87,18 @@ public final class PipelineService: NormalizerService {
         // (its message names --max-queued-pairs).
         guard pairs <= pipeline.configuration.scheduling.maxQueuedPairs else { return try await body() }
         let client = context.peer?.name ?? ""
-        if let held = clientShares.enter(client, pairs: pairs) {
+        if let held = clientShares.enter(client, count: pairs) {
             throw ServiceError(.resourceExhausted, "client \"\(client.isEmpty ? "(no certificate)" : client)\" already has "
                                + "\(held) pairs waiting or being scored; \(pairs) more would pass its share of "
                                + "\(maxQueuedPairsPerClient) (--max-queued-pairs-per-client); retry when some finish")
         }
-        defer { clientShares.leave(client, pairs: pairs) }
+        defer { clientShares.leave(client, count: pairs) }
         return try await body()
     }
 
     /// Runs a call that scores nothing inside its bound.
     private func unscored<T>(_ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
-        guard unscoredCalls.enter() else {
+        guard unscoredCalls.enter() == nil else {
             throw ServiceError(.resourceExhausted, "server is at capacity: \(limits.maxUnscoredCalls) Retrieve, Info and "
                                + "Health calls already in progress (--max-unscored-calls); retry later")
         }

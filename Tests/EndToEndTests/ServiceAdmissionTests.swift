@@ -82,12 +82,12 @@ import Wire
 
     @Test("the bound for calls that score nothing refuses at its limit and frees on leave")
     func unscoredBound() {
-        let counter = AdmissionCounter(limit: 2)
-        #expect(counter.enter() && counter.enter())
-        #expect(!counter.enter())
+        let counter = AdmissionCounts(limit: 2)
+        #expect(counter.enter() == nil && counter.enter() == nil)
+        #expect(counter.enter() != nil)
         counter.leave()
-        #expect(counter.enter())
-        #expect(!counter.enter())
+        #expect(counter.enter() == nil)
+        #expect(counter.enter() != nil)
     }
 
     @Test("a cancelled Normalize stops before scoring")
@@ -139,14 +139,14 @@ import Wire
         defer { p2.shutdown() }
         #expect(halved.maxQueuedPairsPerClient == 500)
 
-        let shares = ClientShares(limit: 10)
-        #expect(shares.enter("a", pairs: 6) == nil && shares.enter("b", pairs: 10) == nil)
-        #expect(shares.enter("a", pairs: 5) == 6, "a holds 6; 5 more pass its share")
-        shares.leave("a", pairs: 6)
-        #expect(shares.enter("a", pairs: 10) == nil)
-        shares.leave("a", pairs: 10)
-        shares.leave("b", pairs: 10)
-        #expect(shares.clients == 0, "finished calls leave nothing behind")
+        let shares = AdmissionCounts(limit: 10)
+        #expect(shares.enter("a", count: 6) == nil && shares.enter("b", count: 10) == nil)
+        #expect(shares.enter("a", count: 5) == 6, "a holds 6; 5 more pass its share")
+        shares.leave("a", count: 6)
+        #expect(shares.enter("a", count: 10) == nil)
+        shares.leave("a", count: 10)
+        shares.leave("b", count: 10)
+        #expect(shares.keys == 0, "finished calls leave nothing behind")
     }
 
     @Test("Score by pt_code uses the dictionary's precomputed tokens and scores exactly as the same text does")
