@@ -30,6 +30,7 @@ struct BenchRPC: AsyncParsableCommand {
                 ("case", .string("health")), ("scenario", .string(r.scenario.name)),
                 ("calls_per_s", .number(r.callsPerSecond, format: "%.0f")),
                 ("p50_us", .number(r.p50Microseconds, format: "%.1f")), ("p99_us", .number(r.p99Microseconds, format: "%.1f")),
+                ("cpu_us_per_call", .number(r.cpuMicrosecondsPerCall, format: "%.1f")),
                 ("failures", .integer(r.failures)),
             ]).text())
         }

@@ -29,6 +29,9 @@ public enum RPCBenchmark {
         public let p50Microseconds: Double
         public let p99Microseconds: Double
         public let failures: Int
+        /// Process CPU time (user + system, client and server together) per
+        /// call: steadier than calls/s on a shared machine.
+        public let cpuMicrosecondsPerCall: Double
         public var callsPerSecond: Double { Double(calls) / seconds }
     }
 
@@ -62,14 +65,17 @@ public enum RPCBenchmark {
                 clients.append(try await RPCClient.connect(.init(address: "127.0.0.1:\(server.port)", tls: tls)))
             }
             _ = await measure(clients, scenario.streamsPerConnection, .milliseconds(500))
+            let cpuBefore = processCPUMicroseconds()
             let (latencies, failures, seconds) = await measure(clients, scenario.streamsPerConnection, duration)
+            let cpu = processCPUMicroseconds() - cpuBefore
             let sorted = latencies.sorted()
             func percentile(_ p: Double) -> Double {
                 sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
             }
             results.append(Result(scenario: scenario, calls: sorted.count, seconds: seconds,
                                   p50Microseconds: percentile(0.50), p99Microseconds: percentile(0.99),
-                                  failures: failures))
+                                  failures: failures,
+                                  cpuMicrosecondsPerCall: latencies.isEmpty ? 0 : cpu / Double(latencies.count)))
             for client in clients { client.close() }
         }
         await server.shutdown(drainTimeout: .seconds(5))
@@ -129,6 +135,13 @@ public enum RPCBenchmark {
         direct.sort(); rpc.sort()
         return NormalizeSplit(calls: calls, directP50Microseconds: direct[direct.count / 2],
                               rpcP50Microseconds: rpc[rpc.count / 2])
+    }
+
+    /// User + system CPU time of this process so far, in µs.
+    private static func processCPUMicroseconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) * 1e6 + Double(t.tv_nsec) / 1e3
     }
 
     /// Latencies in µs of every successful call, failures, elapsed seconds.
