@@ -68,6 +68,9 @@ public final class RPCClient: @unchecked Sendable {
     private var nextSendToken: ClientConnectionState.SendToken = 0
     private var endWaiters: [CheckedContinuation<ConnectionEnd, Never>] = []
     private var pingWaiters: [CheckedContinuation<Result<[UInt8], RPCError>, Never>] = []
+    /// Work for `queue` handed over by callers (`onQueue`), in order.
+    private let inboxLock = NSLock()
+    private var inbox: [@Sendable () -> Void] = []
     /// The connection's one timer (Hello wait and call deadlines).
     private let timer: DispatchSourceTimer
     private var timerArmedAt: UInt64?
@@ -164,7 +167,7 @@ public final class RPCClient: @unchecked Sendable {
     /// Sends a Ping and waits for the Pong carrying the same payload.
     public func ping(_ payload: [UInt8] = []) async throws(RPCError) -> [UInt8] {
         try await withCheckedContinuation { (c: CheckedContinuation<Result<[UInt8], RPCError>, Never>) in
-            queue.async { [self] in
+            onQueue { [self] in
                 pingWaiters.append(c)
                 handle(.ping(payload: payload))
             }
@@ -174,20 +177,20 @@ public final class RPCClient: @unchecked Sendable {
     /// Writes bytes to the connection as they are, without framing: for
     /// protocol conformance tests (bad length prefixes and the like).
     public func sendRaw(_ bytes: [UInt8]) {
-        queue.async { [self] in channel?.sendRaw(bytes) }
+        onQueue { [self] in channel?.sendRaw(bytes) }
     }
 
     /// Stops (or resumes) reading from the connection, so the server's
     /// output backs up: for flow-control tests. A paused client receives
     /// nothing, Credit included.
     public func setReadingPaused(_ paused: Bool) {
-        queue.async { [self] in channel?.setReadingPaused(paused) }
+        onQueue { [self] in channel?.setReadingPaused(paused) }
     }
 
     /// Waits until the connection is closed (by the server, or `close()`).
     public func closed() async -> ConnectionEnd {
         await withCheckedContinuation { (c: CheckedContinuation<ConnectionEnd, Never>) in
-            queue.async { [self] in
+            onQueue { [self] in
                 if let end = state.connectionEnd { c.resume(returning: end) } else { endWaiters.append(c) }
             }
         }
@@ -195,17 +198,36 @@ public final class RPCClient: @unchecked Sendable {
 
     /// Closes the connection; open calls fail with UNAVAILABLE.
     public func close() {
-        queue.async { [self] in handle(.close) }
+        onQueue { [self] in handle(.close) }
     }
 
     // MARK: - Internals
+
+    /// Runs `work` on `queue`, after all work handed over before it. Work
+    /// that arrives together (sixteen calls opened at once, say) takes one
+    /// hop onto the queue and its frames leave in one write.
+    func onQueue(_ work: @escaping @Sendable () -> Void) {
+        inboxLock.lock()
+        inbox.append(work)
+        let first = inbox.count == 1
+        inboxLock.unlock()
+        if first { queue.async { self.runInbox() } }
+    }
+
+    private func runInbox() {
+        inboxLock.lock()
+        let work = inbox
+        inbox.removeAll()
+        inboxLock.unlock()
+        if let channel { channel.batchingSends { for w in work { w() } } } else { for w in work { w() } }
+    }
 
     private static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     private func open(_ method: String, firstPayload: [UInt8]?, halfClose: Bool, timeout: Duration?,
                       metadata: [String: String]) async throws(RPCError) -> RPCClientStream {
         try await withCheckedContinuation { (c: CheckedContinuation<Result<RPCClientStream, RPCError>, Never>) in
-            queue.async { [self] in
+            onQueue { [self] in
                 var milliseconds: UInt32 = 0
                 var backstop: (nanoseconds: UInt64, description: String)?
                 if let timeout {
@@ -234,6 +256,11 @@ public final class RPCClient: @unchecked Sendable {
     fileprivate func handle(_ event: ClientConnectionState.Event) {
         actions.removeAll(keepingCapacity: true)
         state.handle(event, into: &actions)
+        if let channel { channel.batchingSends(performActions) } else { performActions() }
+    }
+
+    /// Carries out `actions`; frames sent here leave in one write.
+    private func performActions() {
         for action in actions {
             switch action {
             case .send(let frame):
@@ -358,23 +385,23 @@ public final class RPCClientStream: @unchecked Sendable {
     /// Sends one request message, waiting for credit if needed.
     public func send(_ payload: [UInt8]) async throws(RPCError) {
         try await withCheckedContinuation { (c: CheckedContinuation<Result<Void, RPCError>, Never>) in
-            client.queue.async { [self] in enqueueOnQueue(payload, c) }
+            client.onQueue { [self] in enqueueOnQueue(payload, c) }
         }.get()
     }
 
     /// Queues request messages without waiting; each goes out when credit allows.
     public func enqueue(_ payloads: [[UInt8]]) {
-        client.queue.async { [self] in for p in payloads { enqueueOnQueue(p, nil) } }
+        client.onQueue { [self] in for p in payloads { enqueueOnQueue(p, nil) } }
     }
 
     /// No more requests: sent after every queued message.
     public func halfClose() {
-        client.queue.async { [self] in client.handle(.halfClose(id)) }
+        client.onQueue { [self] in client.handle(.halfClose(id)) }
     }
 
     /// Abandons the stream; the server stops its work and answers CANCELLED.
     public func cancel(reason: String = "") {
-        client.queue.async { [self] in
+        client.onQueue { [self] in
             guard outcome == nil else { return }
             client.handle(.cancel(id, reason: reason))
         }
@@ -384,7 +411,7 @@ public final class RPCClientStream: @unchecked Sendable {
     /// non-OK end throws `.status(code, message)` after the messages before it.
     public func next() async throws(RPCError) -> [UInt8]? {
         try await withCheckedContinuation { (c: CheckedContinuation<Result<[UInt8]?, RPCError>, Never>) in
-            client.queue.async { [self] in
+            client.onQueue { [self] in
                 precondition(receiver == nil, "two concurrent next() calls on one stream; this is a bug")
                 if let value = takeResponse() { c.resume(returning: value) } else { receiver = c }
             }

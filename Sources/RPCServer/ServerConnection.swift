@@ -38,6 +38,12 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// of `CallContext.deadline`).
     private let epoch = ContinuousClock.now
 
+    /// Service results not yet handed to the machine, filled from the calls'
+    /// tasks: results that finish together cost one hop onto `queue` and
+    /// leave in one write, not one each.
+    private let completionsLock = NSLock()
+    private var completions: [ServerConnectionState.Event] = []
+
     /// Asked when TLS is up (id, allowed): nil admits the connection, a
     /// message refuses it (the server's connection budget is full).
     private let onHandshake: @Sendable (Int, Bool) -> String?
@@ -96,6 +102,11 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     private func handle(_ event: ServerConnectionState.Event) {
         actions.removeAll(keepingCapacity: true)
         state.handle(event, into: &actions)
+        channel.batchingSends(performActions)
+    }
+
+    /// Carries out `actions`; frames sent here leave in one write.
+    private func performActions() {
         for action in actions {
             switch action {
             case .send(let frame):
@@ -127,13 +138,33 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         if let item {
             Task { [self] in
                 let response = await NormalizerMethod.serveStreamItem(payload, service: service, context: context)
-                queue.async { self.handle(.itemCompleted(id, sequence: item, response: response)) }
+                complete(.itemCompleted(id, sequence: item, response: response))
             }
             return
         }
         Task { [self] in
             let result = await method.serveUnary(payload, service: service, context: context)
-            queue.async { self.handle(.unaryCompleted(id, result)) }
+            complete(.unaryCompleted(id, result))
+        }
+    }
+
+    /// Queues a call's result for the machine; the first one of a batch
+    /// schedules the hop onto `queue`.
+    private func complete(_ event: ServerConnectionState.Event) {
+        completionsLock.lock()
+        completions.append(event)
+        let first = completions.count == 1
+        completionsLock.unlock()
+        if first { queue.async { self.handleCompletions() } }
+    }
+
+    private func handleCompletions() {
+        completionsLock.lock()
+        let events = completions
+        completions.removeAll()
+        completionsLock.unlock()
+        channel.batchingSends {
+            for event in events { handle(event) }
         }
     }
 

@@ -57,8 +57,9 @@ package final class SecureChannel: @unchecked Sendable {
     private var ciphertextOffset = 0
     /// Close as soon as `ciphertextOut` is sent.
     private var closeAfterFlush = false
-    /// Inside a read event: sends are batched and flushed at its end.
-    private var inReadEvent = false
+    /// Above zero inside a read event or `batchingSends`: sends are queued
+    /// and flushed together at its end (one TLS record, one write).
+    private var batchDepth = 0
     private let readBuffer: UnsafeMutableRawBufferPointer
     /// Above this many unsent bytes the channel stops reading (docs/PROTOCOL.md §Credits).
     package let outputLimit: Int
@@ -113,7 +114,18 @@ package final class SecureChannel: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state == .open else { return }
         plaintextOut.append(contentsOf: frame.lengthPrefixed())
-        if !inReadEvent { flush() }
+        if batchDepth == 0 { flush() }
+    }
+
+    /// Runs `body` with every `send` in it queued, then encrypts and writes
+    /// them together: the frames one event produces (a response and its
+    /// Status, say) cost one TLS record and one system call, not one each.
+    package func batchingSends(_ body: () -> Void) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        batchDepth += 1
+        body()
+        batchDepth -= 1
+        if batchDepth == 0 { flush() }
     }
 
     /// Queues raw bytes as if they were frames (protocol tests only).
@@ -121,7 +133,7 @@ package final class SecureChannel: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state == .open else { return }
         plaintextOut.append(contentsOf: bytes)
-        if !inReadEvent { flush() }
+        if batchDepth == 0 { flush() }
     }
 
     /// Stops or resumes reading from the socket at the owner's request.
@@ -182,9 +194,9 @@ package final class SecureChannel: @unchecked Sendable {
             tls.receiveCiphertext(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
             if n < readBuffer.count { break }
         }
-        inReadEvent = true
+        batchDepth += 1
         advanceTLS()
-        inReadEvent = false
+        batchDepth -= 1
         guard state == .open || state == .handshaking else {
             if sawEOF && state == .lingering { close(error: nil) }
             return
