@@ -34,20 +34,20 @@ extension NormalizerMethod {
     /// `ItemError` (and the request's id when it could be read) for a bad
     /// item, so the stream goes on.
     static func serveStreamItem(_ payload: [UInt8], service: any NormalizerService,
-                                context: CallContext) async -> [UInt8] {
+                                context: CallContext) async -> (requestID: String, response: [UInt8]) {
         let request: AdrnormV1.NormalizeRequest
         do {
             request = try AdrnormV1.NormalizeRequest(serializedBytes: payload)
         } catch {
-            return AdrnormV1.NormalizeResponse(error: .init(code: error.code, message: error.message)).serializedBytes()
+            return ("", AdrnormV1.NormalizeResponse(error: .init(code: error.code, message: error.message)).serializedBytes())
         }
         do {
             var response = try await service.normalize(request, context: context)
             response.id = request.id
-            return response.serializedBytes()
+            return (request.id, response.serializedBytes())
         } catch {
-            return AdrnormV1.NormalizeResponse(id: request.id, error: .init(code: error.code, message: error.message))
-                .serializedBytes()
+            return (request.id, AdrnormV1.NormalizeResponse(id: request.id, error: .init(code: error.code, message: error.message))
+                .serializedBytes())
         }
     }
 }

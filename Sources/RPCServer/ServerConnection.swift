@@ -137,8 +137,9 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         let service = environment.service
         if let item {
             Task { [self] in
-                let response = await NormalizerMethod.serveStreamItem(payload, service: service, context: context)
-                complete(.itemCompleted(id, sequence: item, response: response))
+                let (requestID, response) = await NormalizerMethod.serveStreamItem(payload, service: service,
+                                                                                   context: context)
+                complete(.itemCompleted(id, sequence: item, requestID: requestID, response: response))
             }
             return
         }

@@ -57,8 +57,9 @@ package struct ServerConnectionState {
         case framingFailed(RPCError)
         /// A unary call's service result (on the connection's queue).
         case unaryCompleted(StreamID, Result<[UInt8], ServiceError>)
-        /// A NormalizeStream item's encoded `NormalizeResponse`.
-        case itemCompleted(StreamID, sequence: Int, response: [UInt8])
+        /// A NormalizeStream item's encoded `NormalizeResponse`, and the id
+        /// of its request (echoed if the response is too large to send).
+        case itemCompleted(StreamID, sequence: Int, requestID: String, response: [UInt8])
         /// The timer went off. `lastInput` is when bytes last arrived from
         /// the peer (the idle check counts from it).
         case tick(now: UInt64, lastInput: UInt64)
@@ -171,8 +172,8 @@ package struct ServerConnectionState {
             connectionError(error.description, code: error.statusCode, &actions)
         case .unaryCompleted(let id, let result):
             completeUnary(id, result, &actions)
-        case .itemCompleted(let id, let sequence, let response):
-            completeItem(id, sequence, response, &actions)
+        case .itemCompleted(let id, let sequence, let requestID, let response):
+            completeItem(id, sequence, requestID, response, &actions)
         case .tick(let now, let lastInput):
             requestedWakeUp = nil
             tick(now: now, lastInput: lastInput, &actions)
@@ -492,12 +493,11 @@ package struct ServerConnectionState {
         }
     }
 
-    private mutating func completeItem(_ id: StreamID, _ sequence: Int, _ response: [UInt8],
+    private mutating func completeItem(_ id: StreamID, _ sequence: Int, _ requestID: String, _ response: [UInt8],
                                        _ actions: inout [Action]) {
         guard let stream = streams[id.rawValue] else { return }
         var response = response
         if !fitsInFrame(response) {
-            let requestID = (try? AdrnormV1.NormalizeResponse(serializedBytes: response))?.id ?? ""
             response = AdrnormV1.NormalizeResponse(id: requestID, error: .init(
                 code: .resourceExhausted, message: "the response (\(response.count) bytes) exceeds the frame limit; "
                 + "ask for fewer results")).serializedBytes()

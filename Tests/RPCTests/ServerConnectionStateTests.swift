@@ -338,6 +338,18 @@ struct ServerConnectionStateTests {
         #expect(done.status?.message.contains("ask for fewer results") == true)
     }
 
+    @Test("a stream item whose response exceeds the frame limit is answered with RESOURCE_EXHAUSTED and its id; the stream goes on")
+    func streamItemTooLarge() throws {
+        var h = ServerHarness(.init(maxFrameBytes: 1024))
+        _ = h.call(1, .normalizeStream, payload: [0], halfClose: false)
+        let big = AdrnormV1.NormalizeResponse(id: "m-7", matches: []).serializedBytes() + Array(repeating: 0, count: 1000)
+        let done = h.handle(.itemCompleted(StreamID(1), sequence: 0, requestID: "m-7", response: big))
+        #expect(done.messages.count == 1 && done.status == nil)
+        let answer = try AdrnormV1.NormalizeResponse(serializedBytes: try #require(done.messages.first).payload)
+        #expect(answer.id == "m-7" && answer.error?.code == .resourceExhausted)
+        #expect(answer.error?.message.contains("frame limit") == true)
+    }
+
     // MARK: NormalizeStream: ordering and credit
 
     @Test("stream items are answered in request order whatever order the work finishes in; OK after the half-close")
@@ -348,9 +360,9 @@ struct ServerConnectionStateTests {
         starts += h.receive(.message(payload: [2]), on: 1).itemStarts
         #expect(starts.map(\.sequence) == [0, 1, 2] && starts.map(\.payload) == [[0], [1], [2]])
         #expect(h.receive(.halfClose, on: 1).isEmpty, "items are in flight: no Status yet")
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 2, response: response("c"))).frames.isEmpty)
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 1, response: response("b"))).frames.isEmpty)
-        let last = h.handle(.itemCompleted(StreamID(1), sequence: 0, response: response("a")))
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 2, requestID: "c", response: response("c"))).frames.isEmpty)
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 1, requestID: "b", response: response("b"))).frames.isEmpty)
+        let last = h.handle(.itemCompleted(StreamID(1), sequence: 0, requestID: "a", response: response("a")))
         #expect(last.messages.map(\.payload) == [response("a"), response("b"), response("c")])
         #expect(last.credits.isEmpty, "no Credit after the half-close")
         #expect(last.frames.last == Frame(streamID: StreamID(1), kind: .status(code: .ok, message: "")))
@@ -362,11 +374,11 @@ struct ServerConnectionStateTests {
         _ = h.call(1, .normalizeStream, payload: nil, halfClose: false)
         for i in 0..<5 { _ = h.receive(.message(payload: [UInt8(i)]), on: 1) }
         // Batch size max(1, 8/4) = 2.
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 0, response: response("0"))).credits == [])
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 1, response: response("1"))).credits == [2])
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 2, response: response("2"))).credits == [])
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 3, response: response("3"))).credits == [2])
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 4, response: response("4"))).credits == [1],
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 0, requestID: "0", response: response("0"))).credits == [])
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 1, requestID: "1", response: response("1"))).credits == [2])
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 2, requestID: "2", response: response("2"))).credits == [])
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 3, requestID: "3", response: response("3"))).credits == [2])
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 4, requestID: "4", response: response("4"))).credits == [1],
                 "nothing in progress: the owed credit goes back at once")
     }
 
@@ -376,15 +388,15 @@ struct ServerConnectionStateTests {
         _ = h.call(1, .normalizeStream, payload: [0], halfClose: false)
         _ = h.receive(.message(payload: [1]), on: 1)
         // Batches of max(1, 2/4) = 1: each response returns its credit.
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 0, response: response("0"))).credits == [1])
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 1, response: response("1"))).credits == [1])
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 0, requestID: "0", response: response("0"))).credits == [1])
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 1, requestID: "1", response: response("1"))).credits == [1])
         #expect(h.receive(.message(payload: [2]), on: 1).itemStarts.count == 1)
         #expect(h.receive(.message(payload: [3]), on: 1).itemStarts.count == 1)
         let over = h.receive(.message(payload: [4]), on: 1)
         #expect(over.status?.code == .resourceExhausted)
         #expect(over.status?.message == "the client sent more messages than its credit on stream 1 (initial credit 2); wait for Credit frames")
         #expect(over.cancels == 1 && over.itemStarts.isEmpty)
-        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 2, response: response("2"))).isEmpty,
+        #expect(h.handle(.itemCompleted(StreamID(1), sequence: 2, requestID: "2", response: response("2"))).isEmpty,
                 "work that finishes after the stream ended is dropped")
     }
 
