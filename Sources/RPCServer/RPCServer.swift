@@ -45,6 +45,10 @@ public final class RPCServer: @unchecked Sendable {
     static let acceptErrorLogInterval: UInt64 = 10
 
     public var configuration: ServerConfiguration { environment.configuration }
+    /// Unsent output of all connections, and request bytes their calls
+    /// hold, now (bounded by the configuration's limits).
+    package var unsentOutputBytes: Int { environment.outputBudget.inUse }
+    package var heldRequestBytes: Int { environment.requestBudget.inUse }
     private var logger: Logger { environment.logger }
 
     /// Builds the TLS context (so certificate problems surface here, naming
@@ -58,7 +62,10 @@ public final class RPCServer: @unchecked Sendable {
             throw .tls(error)
         }
         environment = ServerEnvironment(configuration: configuration, service: service, logger: logger,
-                                        allowlist: Set(configuration.allowedIdentities))
+                                        allowlist: Set(configuration.allowedIdentities),
+                                        requestBudget: ByteBudget(limit: configuration.maxRequestBytes),
+                                        outputBudget: ByteBudget(limit: configuration.maxQueuedOutputBytes),
+                                        logLimiter: LogRateLimiter())
     }
 
     private static func validate(_ c: ServerConfiguration) throws(RPCError) {
@@ -76,10 +83,24 @@ public final class RPCServer: @unchecked Sendable {
         let maximum = ServerConfiguration.maximumTimeout
         try require(c.handshakeTimeout > .zero && c.handshakeTimeout <= maximum, "handshake-timeout",
                     "must be more than 0 and at most \(maximum) (got \(c.handshakeTimeout))")
-        if let idle = c.idleTimeout {
-            try require(idle > .zero && idle <= maximum, "idle-timeout",
-                        "must be more than 0 and at most \(maximum), or nil for never (got \(idle))")
+        for (name, timeout) in [("idle-timeout", c.idleTimeout), ("stream-idle-timeout", c.streamIdleTimeout),
+                                ("write-timeout", c.writeTimeout)] {
+            if let timeout {
+                try require(timeout > .zero && timeout <= maximum, name,
+                            "must be more than 0 and at most \(maximum), or nil for never (got \(timeout))")
+            }
         }
+        let frame = Int(c.maxFrameBytes)
+        try require(c.maxRequestBytesPerConnection >= frame, "max-request-bytes-per-connection",
+                    "must be at least the frame limit \(frame), or no large request could be read "
+                    + "(got \(c.maxRequestBytesPerConnection))")
+        try require(c.maxRequestBytes >= c.maxRequestBytesPerConnection, "max-request-bytes",
+                    "must be at least max-request-bytes-per-connection (got \(c.maxRequestBytes))")
+        try require(c.maxQueuedOutputBytesPerConnection >= frame, "max-queued-output-bytes-per-connection",
+                    "must be at least the frame limit \(frame), or no large response could be sent "
+                    + "(got \(c.maxQueuedOutputBytesPerConnection))")
+        try require(c.maxQueuedOutputBytes >= c.maxQueuedOutputBytesPerConnection, "max-queued-output-bytes",
+                    "must be at least max-queued-output-bytes-per-connection (got \(c.maxQueuedOutputBytes))")
         try require(!c.tls.requireClientCertificate || c.tls.clientCAPath != nil, "client-ca",
                     "client certificates are required but no client CA is given (or use insecure-no-client-auth)")
     }

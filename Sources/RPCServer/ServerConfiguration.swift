@@ -35,18 +35,42 @@ public struct ServerConfiguration: Sendable {
     /// Unsent output per connection above which the server stops reading
     /// that connection until the client drains it.
     public var outputBufferLimit: Int
+    /// Request bytes one connection may hold at once (unary requests waiting
+    /// for their half-close or being served, stream items being served);
+    /// a message past it ends its call with RESOURCE_EXHAUSTED.
+    public var maxRequestBytesPerConnection: Int
+    /// The same over all connections together.
+    public var maxRequestBytes: Int
+    /// Unsent output one connection may hold: a response that would pass it
+    /// is replaced by RESOURCE_EXHAUSTED (the client is not reading).
+    public var maxQueuedOutputBytesPerConnection: Int
+    /// The same over all connections together.
+    public var maxQueuedOutputBytes: Int
+    /// A stream with no work in progress and nothing from the client for
+    /// this long is ended with DEADLINE_EXCEEDED; nil never ends one.
+    public var streamIdleTimeout: Duration?
+    /// A connection whose unsent output has not moved for this long is
+    /// closed; nil waits forever.
+    public var writeTimeout: Duration?
     /// Sent in Hello and Info.
     public var serverName: String
 
     /// The longest handshake or idle timeout accepted (one day): far beyond
     /// any useful setting, and far below where deadline arithmetic overflows.
     public static let maximumTimeout: Duration = .seconds(86_400)
+    /// A call's metadata: at most this many entries and this many UTF-8
+    /// bytes of keys and values (docs/PROTOCOL.md §Limits).
+    public static let defaultMaxMetadataEntries = 64
+    public static let defaultMaxMetadataBytes = 16 << 10
 
     public init(listenAddress: String = "127.0.0.1:7443", tls: TLSServerConfiguration,
                 allowedIdentities: [String] = [], maxConnections: Int = 256, maxUnauthenticatedConnections: Int = 256,
                 handshakeTimeout: Duration = .seconds(10), idleTimeout: Duration? = .seconds(300),
                 maxFrameBytes: UInt32 = FrameDecoder.defaultMaxFrameBytes, maxConcurrentStreams: UInt32 = 64,
                 initialStreamCredit: UInt32 = 16, outputBufferLimit: Int = 8 << 20,
+                maxRequestBytesPerConnection: Int = 32 << 20, maxRequestBytes: Int = 256 << 20,
+                maxQueuedOutputBytesPerConnection: Int = 32 << 20, maxQueuedOutputBytes: Int = 512 << 20,
+                streamIdleTimeout: Duration? = .seconds(300), writeTimeout: Duration? = .seconds(60),
                 serverName: String = "adrnorm") {
         self.listenAddress = listenAddress
         self.tls = tls
@@ -59,6 +83,12 @@ public struct ServerConfiguration: Sendable {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.initialStreamCredit = initialStreamCredit
         self.outputBufferLimit = outputBufferLimit
+        self.maxRequestBytesPerConnection = maxRequestBytesPerConnection
+        self.maxRequestBytes = maxRequestBytes
+        self.maxQueuedOutputBytesPerConnection = maxQueuedOutputBytesPerConnection
+        self.maxQueuedOutputBytes = maxQueuedOutputBytes
+        self.streamIdleTimeout = streamIdleTimeout
+        self.writeTimeout = writeTimeout
         self.serverName = serverName
     }
 }

@@ -10,6 +10,11 @@ struct ServerEnvironment: Sendable {
     let service: any NormalizerService
     let logger: Logger
     let allowlist: Set<String>
+    /// Request bytes held and output unsent, over all connections.
+    let requestBudget: ByteBudget
+    let outputBudget: ByteBudget
+    /// Connection log lines of notice and above, rate-limited per message.
+    let logLimiter: LogRateLimiter
 }
 
 /// The server's side of one client connection: drives a
@@ -57,10 +62,12 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         self.onClose = onClose
         queue = DispatchQueue(label: "adrnorm.rpc.connection.\(id)")
         channel = SecureChannel(fd: fd, tls: tls, queue: queue, maxFrameBytes: environment.configuration.maxFrameBytes,
-                                outputLimit: environment.configuration.outputBufferLimit)
+                                outputLimit: environment.configuration.outputBufferLimit,
+                                outputBudget: environment.outputBudget)
         logger = environment.logger
         logger[metadataKey: "connection"] = "\(id)"
-        state = ServerConnectionState(settings: .init(environment.configuration), epoch: epoch)
+        state = ServerConnectionState(settings: .init(environment.configuration, requestBudget: environment.requestBudget),
+                                      epoch: epoch)
         timer = DispatchSource.makeTimerSource(queue: queue)
         channel.delegate = self
         timer.setEventHandler { [weak self] in self?.timerFired() }
@@ -101,7 +108,11 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
 
     private func handle(_ event: ServerConnectionState.Event) {
         actions.removeAll(keepingCapacity: true)
-        state.handle(event, into: &actions)
+        let current = now
+        let output = ServerConnectionState.OutputState(
+            now: current, pendingBytes: channel.pendingOutputBytes, totalPendingBytes: environment.outputBudget.inUse,
+            lastProgress: current &- min(age(of: channel.lastOutputProgress), current))
+        state.handle(event, output: output, into: &actions)
         channel.batchingSends(performActions)
     }
 
@@ -122,7 +133,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             case .closeNow(let error):
                 channel.close(error: error)
             case .log(let level, let message, let metadata):
-                logger.log(level: level, "\(message)", metadata: metadata.isEmpty ? nil : metadata)
+                log(level, message, metadata)
             case .wakeUp(let at):
                 arm(at)
             }
@@ -185,8 +196,24 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         let current = now
         // The channel keeps its last input on DispatchTime's clock: carry
         // the age of it over to the machine's.
-        let age = DispatchTime.now().uptimeNanoseconds &- channel.lastActivity.uptimeNanoseconds
-        handle(.tick(now: current, lastInput: current &- min(age, current)))
+        handle(.tick(now: current, lastInput: current &- min(age(of: channel.lastActivity), current)))
+    }
+
+    /// Nanoseconds since `time` on DispatchTime's clock.
+    private func age(of time: DispatchTime) -> UInt64 {
+        DispatchTime.now().uptimeNanoseconds &- time.uptimeNanoseconds
+    }
+
+    /// Logs a line; lines of notice and above go through the server's rate
+    /// limiter, so a flood of bad connections cannot flood the log.
+    private func log(_ level: Logger.Level, _ message: String, _ metadata: Logger.Metadata) {
+        guard level >= .notice else {
+            return logger.log(level: level, "\(message)", metadata: metadata.isEmpty ? nil : metadata)
+        }
+        guard let suppressed = environment.logLimiter.admit(message) else { return }
+        var metadata = metadata
+        if suppressed > 0 { metadata["suppressed_since_last"] = "\(suppressed)" }
+        logger.log(level: level, "\(message)", metadata: metadata.isEmpty ? nil : metadata)
     }
 
     // MARK: - SecureChannelDelegate
@@ -201,8 +228,8 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             "allowed": "\(allowed)",
         ])
         if !allowed {
-            logger.warning("client identity is not on the allowlist; its first call gets PERMISSION_DENIED, then GoAway",
-                           metadata: ["names": "\(peer?.allNames ?? [])"])
+            log(.warning, "client identity is not on the allowlist; its first call gets PERMISSION_DENIED, then GoAway",
+                ["names": "\(peer?.allNames ?? [])"])
         }
         handle(.handshakeCompleted(peer: peer, allowed: allowed, refusal: onHandshake(id, allowed), now: now))
     }
@@ -215,13 +242,17 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         handle(.framingFailed(error))
     }
 
+    package func channelDidDrainOutput(_ channel: SecureChannel) {
+        handle(.outputDrained)
+    }
+
     package func channelDidClose(_ channel: SecureChannel, error: RPCError?) {
         handle(.channelClosed)
         timerCancelled = true
         timer.cancel()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - opened.uptimeNanoseconds) / 1e9
         if let error, !channel.tls.handshakeComplete {
-            logger.notice("connection refused at the handshake", metadata: ["reason": "\(error)"])
+            log(.notice, "connection refused at the handshake", ["reason": "\(error)"])
         } else {
             logger.info("connection closed", metadata: [
                 "reason": "\(error.map { "\($0)" } ?? "orderly")", "calls": "\(state.callsServed)",

@@ -25,24 +25,97 @@ package struct ServerConnectionState {
         package var initialStreamCredit: UInt32
         package var handshakeTimeout: Duration
         package var idleTimeout: Duration?
+        /// A call's metadata: most entries, and most UTF-8 bytes of keys
+        /// and values together.
+        package var maxMetadataEntries: Int
+        package var maxMetadataBytes: Int
+        /// Request bytes a connection may hold at once: unary requests
+        /// waiting for their half-close or being served, and stream items
+        /// being served.
+        package var maxRequestBytes: Int
+        /// The same over all connections (nil: no shared bound).
+        package var requestBudget: ByteBudget?
+        /// Unsent output a connection, and all connections together, may
+        /// hold; a response that would go past either is not queued.
+        package var maxQueuedOutputBytes: Int
+        package var maxTotalQueuedOutputBytes: Int
+        /// Above this much unsent output a stream's Credit is held back
+        /// until the client reads (half the read-pause limit).
+        package var creditOutputThreshold: Int
+        /// A stream with no work in progress and nothing from the client for
+        /// this long is ended (nil: never).
+        package var streamIdleTimeout: Duration?
+        /// A connection whose output has not moved for this long while
+        /// output waits is closed (nil: never).
+        package var writeTimeout: Duration?
+        /// Cancel frames a client may send in a burst, and the rate the burst
+        /// refills at (a flood of open+Cancel is answered with GoAway).
+        package var cancelBurst: Double
+        package var cancelsPerSecond: Double
 
         package init(serverName: String = "adrnorm", maxFrameBytes: UInt32 = FrameDecoder.defaultMaxFrameBytes,
                      maxConcurrentStreams: UInt32 = 64, initialStreamCredit: UInt32 = 16,
-                     handshakeTimeout: Duration = .seconds(10), idleTimeout: Duration? = .seconds(300)) {
+                     handshakeTimeout: Duration = .seconds(10), idleTimeout: Duration? = .seconds(300),
+                     maxMetadataEntries: Int = ServerConfiguration.defaultMaxMetadataEntries,
+                     maxMetadataBytes: Int = ServerConfiguration.defaultMaxMetadataBytes,
+                     maxRequestBytes: Int = 32 << 20, requestBudget: ByteBudget? = nil,
+                     maxQueuedOutputBytes: Int = 32 << 20, maxTotalQueuedOutputBytes: Int = 512 << 20,
+                     creditOutputThreshold: Int = 4 << 20, streamIdleTimeout: Duration? = nil,
+                     writeTimeout: Duration? = nil, cancelBurst: Double = 1000, cancelsPerSecond: Double = 100) {
             self.serverName = serverName
             self.maxFrameBytes = maxFrameBytes
             self.maxConcurrentStreams = maxConcurrentStreams
             self.initialStreamCredit = initialStreamCredit
             self.handshakeTimeout = handshakeTimeout
             self.idleTimeout = idleTimeout
+            self.maxMetadataEntries = maxMetadataEntries
+            self.maxMetadataBytes = maxMetadataBytes
+            self.maxRequestBytes = maxRequestBytes
+            self.requestBudget = requestBudget
+            self.maxQueuedOutputBytes = maxQueuedOutputBytes
+            self.maxTotalQueuedOutputBytes = maxTotalQueuedOutputBytes
+            self.creditOutputThreshold = creditOutputThreshold
+            self.streamIdleTimeout = streamIdleTimeout
+            self.writeTimeout = writeTimeout
+            self.cancelBurst = cancelBurst
+            self.cancelsPerSecond = cancelsPerSecond
         }
 
-        package init(_ configuration: ServerConfiguration) {
+        package init(_ configuration: ServerConfiguration, requestBudget: ByteBudget?) {
             self.init(serverName: configuration.serverName, maxFrameBytes: configuration.maxFrameBytes,
                       maxConcurrentStreams: configuration.maxConcurrentStreams,
                       initialStreamCredit: configuration.initialStreamCredit,
-                      handshakeTimeout: configuration.handshakeTimeout, idleTimeout: configuration.idleTimeout)
+                      handshakeTimeout: configuration.handshakeTimeout, idleTimeout: configuration.idleTimeout,
+                      maxRequestBytes: configuration.maxRequestBytesPerConnection, requestBudget: requestBudget,
+                      maxQueuedOutputBytes: configuration.maxQueuedOutputBytesPerConnection,
+                      maxTotalQueuedOutputBytes: configuration.maxQueuedOutputBytes,
+                      creditOutputThreshold: configuration.outputBufferLimit / 2,
+                      streamIdleTimeout: configuration.streamIdleTimeout, writeTimeout: configuration.writeTimeout)
         }
+    }
+
+    /// What the driver knows about the connection's output, and the time,
+    /// when it hands an event over.
+    package struct OutputState: Sendable {
+        /// When the driver took this snapshot (the machine's nanoseconds).
+        package var now: UInt64
+        /// Bytes queued on this connection and not yet written.
+        package var pendingBytes: Int
+        /// Bytes queued on all the server's connections.
+        package var totalPendingBytes: Int
+        /// When this connection's output last moved (see
+        /// `SecureChannel.lastOutputProgress`).
+        package var lastProgress: UInt64
+
+        package init(now: UInt64, pendingBytes: Int = 0, totalPendingBytes: Int = 0, lastProgress: UInt64 = 0) {
+            self.now = now
+            self.pendingBytes = pendingBytes
+            self.totalPendingBytes = totalPendingBytes
+            self.lastProgress = lastProgress
+        }
+
+        /// Nothing waiting, at time zero (tests that do not care).
+        package static let idle = OutputState(now: 0)
     }
 
     package enum Event {
@@ -69,6 +142,8 @@ package struct ServerConnectionState {
         case forceClose
         /// The channel is closed (by either side).
         case channelClosed
+        /// The client read enough of its output for held-back Credit to go.
+        case outputDrained
     }
 
     package enum Action {
@@ -107,12 +182,22 @@ package struct ServerConnectionState {
         var finished: [Int: [UInt8]] = [:]
         var inFlight = 0
         var creditOwed: UInt32 = 0
+        /// Request bytes this stream holds (counted against the limits), and
+        /// each in-flight item's share of them.
+        var requestBytes = 0
+        var itemRequestBytes: [Int: Int] = [:]
+        /// When the client last sent something on the stream or its work
+        /// last finished (for `streamIdleTimeout`).
+        var lastProgress: UInt64
 
         init(id: StreamID, method: NormalizerMethod, context: CallContext, deadline: UInt64?,
-             timeoutMilliseconds: UInt32, credit: UInt32) {
+             timeoutMilliseconds: UInt32, credit: UInt32, now: UInt64) {
             self.id = id; self.method = method; self.context = context; self.deadline = deadline
-            self.timeoutMilliseconds = timeoutMilliseconds; self.credit = credit
+            self.timeoutMilliseconds = timeoutMilliseconds; self.credit = credit; self.lastProgress = now
         }
+
+        /// Whether the server owes the stream work it is doing.
+        var isWorking: Bool { inFlight > 0 || unaryDispatched || !finished.isEmpty }
     }
 
     private enum Phase { case handshaking, open, closing, closed }
@@ -134,6 +219,22 @@ package struct ServerConnectionState {
     static let pingsPerSecond: Double = 10
     private var pingTokens = ServerConnectionState.pingBurst
     private var pingCheckedAt: UInt64 = 0
+    /// The same kind of bucket for Cancel frames (`Settings.cancelBurst`).
+    private var cancelTokens: Double
+    private var cancelCheckedAt: UInt64 = 0
+    /// Request bytes held by all streams (`Settings.maxRequestBytes`).
+    private var requestBytes = 0
+    /// Stream answers finished but waiting for an earlier one, in bytes:
+    /// output too, though not yet handed to the channel.
+    private var waitingResponseBytes = 0
+    /// Credit owed to streams but held back while the client does not read.
+    private var creditHeldBack = false
+    /// When to look for streams that made no progress, and for output that
+    /// did not move.
+    private var nextProgressCheck: UInt64?
+    private var nextWriteCheck: UInt64?
+    /// The output snapshot of the event being handled.
+    private var output = OutputState.idle
     private var draining = false
     private var goAwaySent = false
     private var deadlines = DeadlineHeap()
@@ -145,7 +246,11 @@ package struct ServerConnectionState {
     package init(settings: Settings, epoch: ContinuousClock.Instant) {
         self.settings = settings
         self.epoch = epoch
+        cancelTokens = settings.cancelBurst
     }
+
+    /// Request bytes the connection's streams hold now.
+    package var heldRequestBytes: Int { requestBytes }
 
     /// Streams open now.
     package var openStreamCount: Int { streams.count }
@@ -158,7 +263,9 @@ package struct ServerConnectionState {
     }
 
     /// Handles one event, appending what the driver must do to `actions`.
-    package mutating func handle(_ event: Event, into actions: inout [Action]) {
+    /// `output` is the connection's output as the driver sees it now.
+    package mutating func handle(_ event: Event, output: OutputState = .idle, into actions: inout [Action]) {
+        self.output = output
         switch event {
         case .started(let now):
             handshakeDeadline = now &+ UInt64(settings.handshakeTimeout.saturatingNanoseconds)
@@ -188,6 +295,18 @@ package struct ServerConnectionState {
             phase = .closed
             handshakeDeadline = nil
             nextIdleCheck = nil
+            nextProgressCheck = nil
+            nextWriteCheck = nil
+        case .outputDrained:
+            break
+        }
+        if creditHeldBack && phase == .open && output.pendingBytes <= settings.creditOutputThreshold {
+            releaseHeldCredit(&actions)
+        }
+        if phase == .open, nextWriteCheck == nil, let timeout = settings.writeTimeout,
+           output.pendingBytes > 0 || actions.contains(where: { if case .send = $0 { true } else { false } }) {
+            let since = output.pendingBytes > 0 ? output.lastProgress : output.now
+            nextWriteCheck = since &+ UInt64(timeout.saturatingNanoseconds)
         }
         if phase != .closed, let next = earliestWakeUp(), requestedWakeUp.map({ next < $0 }) ?? true {
             requestedWakeUp = next
@@ -196,9 +315,9 @@ package struct ServerConnectionState {
     }
 
     /// `handle` returning a fresh array (tests).
-    package mutating func handle(_ event: Event) -> [Action] {
+    package mutating func handle(_ event: Event, output: OutputState = .idle) -> [Action] {
         var actions: [Action] = []
-        handle(event, into: &actions)
+        handle(event, output: output, into: &actions)
         return actions
     }
 
@@ -247,11 +366,23 @@ package struct ServerConnectionState {
             openStream(frame.streamID, call, now: now, &actions)
         case .message(let payload):
             guard let stream = existingStream(frame.streamID, &actions) else { return }
+            stream.lastProgress = now
             receive(payload, on: stream, &actions)
         case .halfClose:
             guard let stream = existingStream(frame.streamID, &actions) else { return }
+            stream.lastProgress = now
             halfClose(stream, &actions)
         case .cancel(let reason):
+            // Open+Cancel floods ("rapid reset") cost the server work per
+            // stream: the same kind of bucket as pings.
+            let refill = Double(now &- cancelCheckedAt) / 1e9 * settings.cancelsPerSecond
+            cancelTokens = min(settings.cancelBurst, cancelTokens + refill)
+            cancelCheckedAt = now
+            guard cancelTokens >= 1 else {
+                return connectionError("too many cancelled streams: more than \(Int(settings.cancelBurst)) at once or "
+                                       + "\(Int(settings.cancelsPerSecond)) per second", code: .resourceExhausted, &actions)
+            }
+            cancelTokens -= 1
             guard let stream = existingStream(frame.streamID, &actions) else { return }
             finish(stream, .cancelled, reason.isEmpty ? "cancelled by the client" : "cancelled by the client: \(reason)",
                    &actions)
@@ -292,6 +423,34 @@ package struct ServerConnectionState {
             guard let stream = streams[id], stream.deadline == deadline else { continue } // ended already
             finish(stream, .deadlineExceeded, "deadline of \(stream.timeoutMilliseconds) ms exceeded", &actions)
         }
+        if let check = nextWriteCheck, now >= check, let timeout = settings.writeTimeout {
+            nextWriteCheck = nil
+            if output.pendingBytes > 0 {
+                let limit = UInt64(timeout.saturatingNanoseconds)
+                if now &- min(output.lastProgress, now) >= limit {
+                    // GoAway could not get through either: close now.
+                    actions.append(.log(.notice, "closing connection: the client has not read its output", [
+                        "unsent_bytes": "\(output.pendingBytes)", "write_timeout": "\(timeout)"]))
+                    cancelAllStreams(&actions)
+                    phase = .closing
+                    nextIdleCheck = nil
+                    actions.append(.closeNow(.timedOut("writing to the client (\(output.pendingBytes) bytes unsent)")))
+                    return
+                }
+                nextWriteCheck = output.lastProgress &+ limit
+            }
+        }
+        if let check = nextProgressCheck, now >= check, let timeout = settings.streamIdleTimeout {
+            nextProgressCheck = nil
+            let limit = UInt64(timeout.saturatingNanoseconds)
+            for stream in streams.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where !stream.isWorking {
+                if now &- min(stream.lastProgress, now) >= limit {
+                    finish(stream, .deadlineExceeded, "no request on \(stream.id) for \(timeout) and no work in "
+                           + "progress (stream idle timeout); the stream is ended", &actions)
+                }
+            }
+            scheduleProgressCheck(now: now)
+        }
         if let check = nextIdleCheck, now >= check, let idle = settings.idleTimeout {
             nextIdleCheck = nil
             guard phase == .open else { return }
@@ -308,9 +467,22 @@ package struct ServerConnectionState {
 
     private mutating func earliestWakeUp() -> UInt64? {
         var next = deadlines.earliest { deadline, id in streams[id]?.deadline == deadline }
-        if let handshake = handshakeDeadline, next.map({ handshake < $0 }) ?? true { next = handshake }
-        if let idle = nextIdleCheck, next.map({ idle < $0 }) ?? true { next = idle }
+        for time in [handshakeDeadline, nextIdleCheck, nextProgressCheck, nextWriteCheck] {
+            if let time, next.map({ time < $0 }) ?? true { next = time }
+        }
         return next
+    }
+
+    /// The next look for idle streams: when the first idle stream would
+    /// reach the limit, or a whole limit from now while all are working.
+    private mutating func scheduleProgressCheck(now: UInt64) {
+        guard let timeout = settings.streamIdleTimeout, !streams.isEmpty else { return }
+        let limit = UInt64(timeout.saturatingNanoseconds)
+        var next = now &+ limit
+        for stream in streams.values where !stream.isWorking {
+            next = min(next, stream.lastProgress &+ limit)
+        }
+        if nextProgressCheck.map({ next < $0 }) ?? true { nextProgressCheck = max(next, now) }
     }
 
     private mutating func beginDrain(_ actions: inout [Action]) {
@@ -355,9 +527,14 @@ package struct ServerConnectionState {
     }
 
     private mutating func cancelAllStreams(_ actions: inout [Action]) {
-        for stream in streams.values { actions.append(.cancelWork(stream.context.cancellation)) }
+        for stream in streams.values {
+            actions.append(.cancelWork(stream.context.cancellation))
+            releaseRequestBytes(stream.requestBytes)
+        }
         streams.removeAll()
+        waitingResponseBytes = 0
         deadlines.removeAll()
+        nextProgressCheck = nil
     }
 
     // MARK: - Streams
@@ -401,15 +578,26 @@ package struct ServerConnectionState {
             return refuse(.resourceExhausted, "\(streams.count) streams are already open on this connection "
                           + "(limit \(settings.maxConcurrentStreams)); wait for one to finish")
         }
+        guard call.metadata.count <= settings.maxMetadataEntries else {
+            return refuse(.resourceExhausted, "the call carries \(call.metadata.count) metadata entries "
+                          + "(limit \(settings.maxMetadataEntries))")
+        }
+        let metadataBytes = call.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        guard metadataBytes <= settings.maxMetadataBytes else {
+            return refuse(.resourceExhausted, "the call's metadata is \(metadataBytes) bytes "
+                          + "(limit \(settings.maxMetadataBytes))")
+        }
         // timeout_ms is at most 2^32 - 1 ms (about 4.3e15 ns): no overflow.
         let deadline = call.timeoutMilliseconds > 0 ? now + UInt64(call.timeoutMilliseconds) * 1_000_000 : nil
         let context = CallContext(method: call.method, streamID: id, peer: peer, metadata: call.metadata,
                                   deadline: deadline.map { epoch + .nanoseconds(Int64(clamping: $0)) },
                                   cancellation: CancellationToken())
         let stream = Stream(id: id, method: method, context: context, deadline: deadline,
-                            timeoutMilliseconds: call.timeoutMilliseconds, credit: settings.initialStreamCredit)
+                            timeoutMilliseconds: call.timeoutMilliseconds, credit: settings.initialStreamCredit,
+                            now: now)
         streams[id.rawValue] = stream
         if let deadline { deadlines.insert(deadline, id.rawValue) }
+        if nextProgressCheck == nil { scheduleProgressCheck(now: now) }
         if let payload = call.payload { receive(payload, on: stream, &actions) }
         if call.halfClose, streams[id.rawValue] != nil { halfClose(stream, &actions) }
     }
@@ -422,11 +610,20 @@ package struct ServerConnectionState {
             return finish(stream, .resourceExhausted, "the client sent more messages than its credit on \(stream.id) "
                           + "(initial credit \(settings.initialStreamCredit)); wait for Credit frames", &actions)
         }
+        guard reserveRequestBytes(payload.count) else {
+            return finish(stream, .resourceExhausted, "the server holds too many request bytes "
+                          + (requestBytes + payload.count > settings.maxRequestBytes
+                             ? "for this connection (\(requestBytes) held, limit \(settings.maxRequestBytes))"
+                             : "for all clients (limit \(settings.requestBudget?.limit ?? 0))")
+                          + "; half-close or finish the calls already open, or retry later", &actions)
+        }
+        stream.requestBytes += payload.count
         stream.credit -= 1
         if stream.method.isStreaming {
             let sequence = stream.nextSequence
             stream.nextSequence += 1
             stream.inFlight += 1
+            stream.itemRequestBytes[sequence] = payload.count
             actions.append(.startItem(stream.id, sequence: sequence, payload: payload, context: stream.context))
         } else if stream.unaryPayload != nil {
             finish(stream, .invalidArgument, "\(stream.method.rawValue) is unary: it takes exactly one request message",
@@ -486,6 +683,7 @@ package struct ServerConnectionState {
             finish(stream, .resourceExhausted, "the response (\(bytes.count) bytes) exceeds the frame limit of "
                    + "\(settings.maxFrameBytes) bytes; ask for fewer results", &actions)
         case .success(let bytes):
+            if let refusal = outputRefusal(bytes.count) { return finish(stream, .resourceExhausted, refusal, &actions) }
             actions.append(.send(Frame(streamID: id, kind: .message(payload: bytes))))
             finish(stream, .ok, "", &actions)
         case .failure(let error):
@@ -501,23 +699,79 @@ package struct ServerConnectionState {
             response = AdrnormV1.NormalizeResponse(id: requestID, error: .init(
                 code: .resourceExhausted, message: "the response (\(response.count) bytes) exceeds the frame limit; "
                 + "ask for fewer results")).serializedBytes()
+        } else if let refusal = outputRefusal(response.count) {
+            response = AdrnormV1.NormalizeResponse(id: requestID, error: .init(code: .resourceExhausted,
+                                                                            message: refusal)).serializedBytes()
         }
+        let held = stream.itemRequestBytes.removeValue(forKey: sequence) ?? 0
+        stream.requestBytes -= held
+        releaseRequestBytes(held)
+        stream.lastProgress = output.now
         stream.inFlight -= 1
         stream.finished[sequence] = response
+        waitingResponseBytes += response.count
         while let next = stream.finished.removeValue(forKey: stream.nextToSend) {
+            waitingResponseBytes -= next.count
             actions.append(.send(Frame(streamID: id, kind: .message(payload: next))))
             stream.nextToSend += 1
             stream.creditOwed += 1
         }
         // Credit goes back as items are consumed, in batches, but never
-        // held back while the client might be waiting for it.
+        // held back while the client might be waiting for it, unless the
+        // client is not reading its answers: then it waits until it does.
         if !stream.halfClosed && stream.creditOwed > 0
             && (stream.creditOwed >= max(1, settings.initialStreamCredit / 4) || stream.inFlight == 0) {
-            stream.credit += stream.creditOwed
-            actions.append(.send(Frame(streamID: id, kind: .credit(messages: stream.creditOwed))))
-            stream.creditOwed = 0
+            if output.pendingBytes > settings.creditOutputThreshold {
+                creditHeldBack = true
+            } else {
+                grantCredit(stream, &actions)
+            }
         }
         finishStreamIfDone(stream, &actions)
+    }
+
+    private func grantCredit(_ stream: Stream, _ actions: inout [Action]) {
+        stream.credit += stream.creditOwed
+        actions.append(.send(Frame(streamID: stream.id, kind: .credit(messages: stream.creditOwed))))
+        stream.creditOwed = 0
+    }
+
+    private mutating func releaseHeldCredit(_ actions: inout [Action]) {
+        creditHeldBack = false
+        for stream in streams.values.sorted(by: { $0.id.rawValue < $1.id.rawValue })
+        where !stream.halfClosed && stream.creditOwed > 0 {
+            grantCredit(stream, &actions)
+        }
+    }
+
+    /// Why a response of `bytes` may not be queued (the client is not
+    /// reading what it was sent), or nil when it may.
+    private func outputRefusal(_ bytes: Int) -> String? {
+        let unsent = output.pendingBytes + waitingResponseBytes
+        if unsent + bytes > settings.maxQueuedOutputBytes {
+            return "the client is not reading its responses: \(unsent) bytes are unsent on this "
+                + "connection and this response (\(bytes) bytes) would pass the limit of \(settings.maxQueuedOutputBytes)"
+        }
+        if output.totalPendingBytes + bytes > settings.maxTotalQueuedOutputBytes {
+            return "the server's unsent output to all clients (\(output.totalPendingBytes) bytes) is at its limit "
+                + "(\(settings.maxTotalQueuedOutputBytes)); retry later"
+        }
+        return nil
+    }
+
+    /// Counts `bytes` of request against the connection's and the server's
+    /// limits; false (nothing counted) when either would be passed.
+    private mutating func reserveRequestBytes(_ bytes: Int) -> Bool {
+        guard requestBytes + bytes <= settings.maxRequestBytes else { return false }
+        if let budget = settings.requestBudget, !budget.reserve(bytes) { return false }
+        requestBytes += bytes
+        return true
+    }
+
+    private mutating func releaseRequestBytes(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        requestBytes -= bytes
+        settings.requestBudget?.release(bytes)
     }
 
     private mutating func finishStreamIfDone(_ stream: Stream, _ actions: inout [Action]) {
@@ -529,6 +783,10 @@ package struct ServerConnectionState {
     /// Ends a stream with its Status frame.
     private mutating func finish(_ stream: Stream, _ code: StatusCode, _ message: String, _ actions: inout [Action]) {
         guard streams.removeValue(forKey: stream.id.rawValue) != nil else { return }
+        releaseRequestBytes(stream.requestBytes)
+        stream.requestBytes = 0
+        waitingResponseBytes -= stream.finished.values.reduce(0) { $0 + $1.count }
+        stream.finished = [:]
         if stream.deadline != nil {
             if streams.isEmpty { deadlines.removeAll() } else { deadlines.entryEnded(liveCount: streams.count) }
         }

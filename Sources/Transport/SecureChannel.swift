@@ -16,6 +16,13 @@ package protocol SecureChannelDelegate: AnyObject {
     func channel(_ channel: SecureChannel, didFailFraming error: RPCError)
     /// The connection is closed (`error` nil for an orderly close).
     func channelDidClose(_ channel: SecureChannel, error: RPCError?)
+    /// Unsent output fell to half of `outputLimit` or below after being
+    /// above it: the peer is reading again.
+    func channelDidDrainOutput(_ channel: SecureChannel)
+}
+
+extension SecureChannelDelegate {
+    package func channelDidDrainOutput(_ channel: SecureChannel) {}
 }
 
 /// One TCP connection carrying TLS and length-prefixed frames, driven by a
@@ -64,9 +71,19 @@ package final class SecureChannel: @unchecked Sendable {
     /// Above this many unsent bytes the channel stops reading (docs/PROTOCOL.md §Credits).
     package let outputLimit: Int
     package private(set) var lastActivity = DispatchTime.now()
+    /// When output last moved: a write took at least a byte, or output was
+    /// queued while none was waiting. With output waiting, the time since
+    /// is how long the peer has not been reading.
+    package private(set) var lastOutputProgress = DispatchTime.now()
+    /// Unsent output of all the server's connections, this one included.
+    private let outputBudget: ByteBudget?
+    /// This channel's share of `outputBudget` as last counted.
+    private var countedOutput = 0
 
-    package init(fd: Int32, tls: TLSSession, queue: DispatchQueue, maxFrameBytes: UInt32, outputLimit: Int) {
+    package init(fd: Int32, tls: TLSSession, queue: DispatchQueue, maxFrameBytes: UInt32, outputLimit: Int,
+                 outputBudget: ByteBudget? = nil) {
         self.fd = fd
+        self.outputBudget = outputBudget
         self.tls = tls
         self.queue = queue
         self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
@@ -84,6 +101,7 @@ package final class SecureChannel: @unchecked Sendable {
     }
 
     deinit {
+        if countedOutput != 0 { outputBudget?.add(-countedOutput) }
         // A suspended source must be resumed before it is released.
         if state != .closed {
             if readSuspended { readSource.resume() }
@@ -114,7 +132,7 @@ package final class SecureChannel: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         guard state == .open else { return }
         plaintextOut.append(contentsOf: frame.lengthPrefixed())
-        if batchDepth == 0 { flush() }
+        if batchDepth == 0 { flush() } else { countOutput() }
     }
 
     /// Runs `body` with every `send` in it queued, then encrypts and writes
@@ -171,6 +189,7 @@ package final class SecureChannel: @unchecked Sendable {
         plaintextOut = []
         ciphertextOut = []
         ciphertextOffset = 0
+        countOutput()
         delegate?.channelDidClose(self, error: error)
     }
 
@@ -322,6 +341,7 @@ package final class SecureChannel: @unchecked Sendable {
             }
             guard case .processed(let n) = result else { break }
             ciphertextOffset += n
+            if n > 0 { lastOutputProgress = .now() }
         }
         if ciphertextOffset == ciphertextOut.count {
             ciphertextOut.removeAll(keepingCapacity: ciphertextOut.capacity <= 1 << 20)
@@ -332,6 +352,22 @@ package final class SecureChannel: @unchecked Sendable {
             ciphertextOffset = 0
         }
         updateReadInterest()
+        countOutput()
+    }
+
+    /// Brings this channel's share of `outputBudget` up to date, starts the
+    /// stall clock when output begins to wait, and tells the delegate when
+    /// a backlog has drained to half the limit.
+    private func countOutput() {
+        let pending = pendingOutputBytes
+        guard pending != countedOutput else { return }
+        let before = countedOutput
+        countedOutput = pending
+        outputBudget?.add(pending - before)
+        if before == 0 { lastOutputProgress = .now() }
+        if before > outputLimit / 2 && pending <= outputLimit / 2 && state == .open {
+            delegate?.channelDidDrainOutput(self)
+        }
     }
 
     /// Back-pressure: stop reading while the peer does not drain our

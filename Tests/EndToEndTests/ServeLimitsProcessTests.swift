@@ -37,7 +37,8 @@ import Glibc
           arguments: [("--handshake-timeout", "1e10"), ("--handshake-timeout", "1e300"), ("--handshake-timeout", "0"),
                       ("--handshake-timeout", "nan"), ("--handshake-timeout", "-1"), ("--idle-timeout", "1e10"),
                       ("--idle-timeout", "-1"), ("--idle-timeout", "inf"), ("--drain-timeout", "1e10"),
-                      ("--drain-timeout", "-1")])
+                      ("--drain-timeout", "-1"), ("--stream-idle-timeout", "1e10"), ("--stream-idle-timeout", "-1"),
+                      ("--write-timeout", "1e300"), ("--write-timeout", "nan")])
     func outOfRangeSeconds(flag: String, value: String) throws {
         let process = Process()
         process.executableURL = AdrnormExecutable.url
@@ -56,11 +57,34 @@ import Glibc
         #expect(log.contains(flag) && log.contains("86400"), "the error must name \(flag) and its range:\n\(log)")
     }
 
+    @Test("a byte budget flag below one frame, or a total below its per-connection share, is a usage error naming the flag",
+          arguments: [["--max-request-mib-per-connection", "3"], ["--max-queued-output-mib", "0"],
+                      ["--max-request-mib", "16", "--max-request-mib-per-connection", "32"],
+                      ["--max-queued-output-mib", "8", "--max-queued-output-mib-per-connection", "16"]])
+    func byteBudgetFlags(arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = AdrnormExecutable.url
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--no-model"] + Self.tlsArguments + arguments
+        let (url, handle) = try Self.logFile("budget")
+        defer { try? FileManager.default.removeItem(at: url) }
+        process.standardError = handle
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let ended = Self.wait(process, seconds: 20)
+        try handle.close()
+        let log = try String(contentsOf: url, encoding: .utf8)
+        #expect(ended, "adrnorm serve \(arguments) was accepted and served:\n\(log)")
+        #expect(process.terminationReason == .exit && process.terminationStatus != 0, "\(log)")
+        #expect(log.contains(arguments[0]) && log.contains("MiB"), "the error must name \(arguments[0]):\n\(log)")
+    }
+
     @Test("serve --help gives every seconds flag's range")
     func helpGivesRanges() throws {
         let help = try AdrnormExecutable.run(["serve", "--help"]).stdout
         let flat = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        for flag in ["--handshake-timeout", "--idle-timeout", "--drain-timeout"] {
+        for flag in ["--handshake-timeout", "--idle-timeout", "--drain-timeout", "--stream-idle-timeout",
+                     "--write-timeout"] {
             let range = try #require(flat.range(of: flag + " <"), "\(flag) missing from:\n\(help)")
             let text = flat[range.upperBound...].prefix(200)
             #expect(text.contains("86400"), "\(flag): \(text)")

@@ -58,6 +58,51 @@ struct ConnectionLimitTests {
         await server.shutdown(drainTimeout: .seconds(5))
     }
 
+    @Test("a client that never reads: answers past its output limit become RESOURCE_EXHAUSTED, its connection is closed at the write timeout, and the server gives back every byte")
+    func clientThatNeverReads() async throws {
+        let service = FakeNormalizer()
+        let server = try Loopback.startServer(service: service) {
+            $0.maxFrameBytes = 1 << 20
+            $0.outputBufferLimit = 64 * 1024
+            $0.maxQueuedOutputBytesPerConnection = 1 << 20
+            $0.writeTimeout = .seconds(2)
+            $0.initialStreamCredit = 100_000
+        }
+        // Stream items of ~200 KB answers each, 20 more every 50 ms, on raw
+        // frames, and a client that reads none of them: the socket buffers
+        // fill, then the server's own output stops moving.
+        let client = try await Loopback.connect(server)
+        #expect(try await client.health().status == .serving)
+        client.setReadingPaused(true)
+        client.sendRaw(Frame(streamID: StreamID(3), kind: .call(.init(method: NormalizerMethod.normalizeStream.rawValue)))
+            .lengthPrefixed())
+        var peak = 0, sent = 0
+        let started = ContinuousClock.now
+        while server.connectionCount > 0 && ContinuousClock.now - started < .seconds(30) {
+            var bytes: [UInt8] = []
+            for _ in 0..<20 where sent < 100_000 {
+                bytes += Frame(streamID: StreamID(3), kind: .message(payload: AdrnormV1.NormalizeRequest(
+                    id: "\(sent)", mention: "big:\(sent)").serializedBytes())).lengthPrefixed()
+                sent += 1
+            }
+            client.sendRaw(bytes)
+            for _ in 0..<5 {
+                peak = max(peak, server.unsentOutputBytes)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        let unsent = server.unsentOutputBytes, calls = service.calls.count
+        #expect(server.connectionCount == 0,
+                "the server still holds the connection of a client that does not read (\(unsent) bytes unsent, \(calls) calls)")
+        // The socket buffers take some; the server itself holds at most its
+        // limit plus one response.
+        #expect(peak <= (1 << 20) + 300_000, "unsent output peaked at \(peak) bytes")
+        #expect(server.unsentOutputBytes == 0 && server.heldRequestBytes == 0)
+        print("never-reading client: unsent output peaked at \(peak) bytes; closed after \(ContinuousClock.now - started)")
+        client.close()
+        await server.shutdown(drainTimeout: .seconds(5))
+    }
+
     @Test("a TCP connection that never starts TLS is closed after the handshake timeout")
     func handshakeTimeout() async throws {
         let server = try Loopback.startServer { $0.handshakeTimeout = .milliseconds(300) }
@@ -132,6 +177,8 @@ struct ConnectionLimitTests {
         let client = try await Loopback.connect(server)
         #expect(try await client.health().status == .serving)
         #expect(ContinuousClock.now - started < .seconds(5))
+        // Evicted connections close on their own queues: let them finish.
+        for _ in 0..<250 where server.connectionCount > 2 + 8 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(server.connectionCount <= 2 + 8)
         client.close()
         await server.shutdown(drainTimeout: .seconds(5))

@@ -51,14 +51,15 @@ struct ServerHarness {
     init(_ settings: ServerConnectionState.Settings = .init(), allowed: Bool = true,
          peer: PeerIdentity? = PeerIdentity(name: "client-a", allNames: ["client-a"]), hello: Bool = true) {
         machine = ServerConnectionState(settings: settings, epoch: Self.epoch)
-        _ = machine.handle(.started(now: now))
-        handshakeActions = machine.handle(.handshakeCompleted(peer: peer, allowed: allowed, now: now))
+        _ = machine.handle(.started(now: now), output: .init(now: now))
+        handshakeActions = machine.handle(.handshakeCompleted(peer: peer, allowed: allowed, now: now),
+                                          output: .init(now: now))
         if hello { _ = receive(.hello(.init(protocolVersion: 1, clientName: "test/1"))) }
     }
 
     mutating func receive(_ kind: Frame.Kind, on id: UInt32 = 0) -> [ServerAction] {
         lastInput = now
-        return machine.handle(.frameReceived(Frame(streamID: StreamID(id), kind: kind), now: now))
+        return machine.handle(.frameReceived(Frame(streamID: StreamID(id), kind: kind), now: now), output: .init(now: now))
     }
 
     mutating func call(_ id: UInt32, _ method: NormalizerMethod = .health, payload: [UInt8]? = [],
@@ -69,10 +70,12 @@ struct ServerHarness {
 
     mutating func advance(to time: UInt64) -> [ServerAction] {
         now = time
-        return machine.handle(.tick(now: now, lastInput: lastInput))
+        return machine.handle(.tick(now: now, lastInput: lastInput), output: .init(now: now))
     }
 
-    mutating func handle(_ event: ServerConnectionState.Event) -> [ServerAction] { machine.handle(event) }
+    mutating func handle(_ event: ServerConnectionState.Event) -> [ServerAction] {
+        machine.handle(event, output: .init(now: now))
+    }
 }
 
 private func response(_ id: String) -> [UInt8] {

@@ -51,6 +51,22 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"),
             help: "Seconds without streams or traffic before an idle connection is closed (0: never; else 0.001 to 86400).")
     var idleTimeout: Double = 300
+    @Option(name: .customLong("stream-idle-timeout"),
+            help: "Seconds a stream may go with no work in progress and nothing from its client before it is ended with DEADLINE_EXCEEDED (0: never; else 0.001 to 86400).")
+    var streamIdleTimeout: Double = 300
+    @Option(name: .customLong("write-timeout"),
+            help: "Seconds a connection's unsent output may stay unread by its client before the connection is closed (0: never; else 0.001 to 86400).")
+    var writeTimeout: Double = 60
+    @Option(name: .customLong("max-request-mib-per-connection"),
+            help: "MiB of requests one connection may hold (not yet half-closed, or being served); a message past it ends its call with RESOURCE_EXHAUSTED.")
+    var maxRequestMiBPerConnection: Int = 32
+    @Option(name: .customLong("max-request-mib"), help: "The same over all connections together.")
+    var maxRequestMiB: Int = 256
+    @Option(name: .customLong("max-queued-output-mib-per-connection"),
+            help: "MiB of unsent responses one connection may hold; a response past it is replaced by RESOURCE_EXHAUSTED (the client is not reading).")
+    var maxQueuedOutputMiBPerConnection: Int = 32
+    @Option(name: .customLong("max-queued-output-mib"), help: "The same over all connections together.")
+    var maxQueuedOutputMiB: Int = 512
     @Option(name: .customLong("drain-timeout"),
             help: "Seconds that graceful shutdown waits for accepted calls (0 to 86400).")
     var drainTimeout: Double = 30
@@ -100,6 +116,25 @@ struct Serve: AsyncParsableCommand {
         try Self.checkSeconds(handshakeTimeout, flag: "--handshake-timeout", zeroAllowed: false)
         try Self.checkSeconds(idleTimeout, flag: "--idle-timeout", zeroAllowed: true, zeroMeans: "never")
         try Self.checkSeconds(drainTimeout, flag: "--drain-timeout", zeroAllowed: true, zeroMeans: "close at once")
+        try Self.checkSeconds(streamIdleTimeout, flag: "--stream-idle-timeout", zeroAllowed: true, zeroMeans: "never")
+        try Self.checkSeconds(writeTimeout, flag: "--write-timeout", zeroAllowed: true, zeroMeans: "never")
+        // A frame may be 4 MiB: every budget must take at least one.
+        for (flag, value) in [("--max-request-mib-per-connection", maxRequestMiBPerConnection),
+                              ("--max-request-mib", maxRequestMiB),
+                              ("--max-queued-output-mib-per-connection", maxQueuedOutputMiBPerConnection),
+                              ("--max-queued-output-mib", maxQueuedOutputMiB)] {
+            guard value >= 4 && value <= 1 << 20 else {
+                throw ValidationError("\(flag) must be 4 to 1048576 MiB, at least one largest frame (got \(value))")
+            }
+        }
+        guard maxRequestMiB >= maxRequestMiBPerConnection else {
+            throw ValidationError("--max-request-mib (\(maxRequestMiB) MiB) must be at least "
+                                  + "--max-request-mib-per-connection (\(maxRequestMiBPerConnection) MiB)")
+        }
+        guard maxQueuedOutputMiB >= maxQueuedOutputMiBPerConnection else {
+            throw ValidationError("--max-queued-output-mib (\(maxQueuedOutputMiB) MiB) must be at least "
+                                  + "--max-queued-output-mib-per-connection (\(maxQueuedOutputMiBPerConnection) MiB)")
+        }
     }
 
     /// The largest value of every seconds flag: one day
@@ -163,6 +198,11 @@ struct Serve: AsyncParsableCommand {
             handshakeTimeout: Self.duration(seconds: handshakeTimeout),
             idleTimeout: idleTimeout == 0 ? nil : Self.duration(seconds: idleTimeout),
             maxConcurrentStreams: maxConcurrentStreams, initialStreamCredit: initialStreamCredit,
+            maxRequestBytesPerConnection: maxRequestMiBPerConnection << 20, maxRequestBytes: maxRequestMiB << 20,
+            maxQueuedOutputBytesPerConnection: maxQueuedOutputMiBPerConnection << 20,
+            maxQueuedOutputBytes: maxQueuedOutputMiB << 20,
+            streamIdleTimeout: streamIdleTimeout == 0 ? nil : Self.duration(seconds: streamIdleTimeout),
+            writeTimeout: writeTimeout == 0 ? nil : Self.duration(seconds: writeTimeout),
             serverName: "adrnorm \(AdrnormVersion.current)")
         let server = try RPCServer(configuration: configuration, service: service,
                                    logger: Logger(label: "adrnorm.rpc"))
