@@ -2,7 +2,7 @@
 """Writes the synthetic demo dictionary (Demo/dictionary/) from the hand-written
 term list Demo/dictionary/source/demo_terms.txt, in both layouts:
 
-  demo_dictionary.csv   pt_code,pt_name,llt_name,hlt_name,hlgt_name,soc_name
+  demo_dictionary.csv   pt_code,pt_name,llt_code,llt_name,hlt_name,hlgt_name,soc_name
                         (one row per current alias LLT, primary-SOC path)
   meddra_ascii/*.asc    MedDRA ASCII layout, `$`-separated, CRLF, UTF-8
 
@@ -97,18 +97,19 @@ def main():
         for a in p["aliases"]:
             current = not a.startswith("~")
             llts.append((str(next_llt), a.lstrip("~"), p["code"], current))
+            p["alias_codes"].append(str(next_llt))
             next_llt += 1
 
     # CSV: one row per current alias LLT.
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["pt_code", "pt_name", "llt_name", "hlt_name", "hlgt_name", "soc_name"])
+    w.writerow(["pt_code", "pt_name", "llt_code", "llt_name", "hlt_name", "hlgt_name", "soc_name"])
     for p in pts:
         h = p["hlt"]
-        for a in p["aliases"]:
+        for a, code in zip(p["aliases"], p["alias_codes"]):
             if a.startswith("~"):
                 continue
-            w.writerow([p["code"], p["name"], a, h["name"], h["hlgt"]["name"], h["hlgt"]["soc"]["name"]])
+            w.writerow([p["code"], p["name"], code, a, h["name"], h["hlgt"]["name"], h["hlgt"]["soc"]["name"]])
     with open(os.path.join(args.out, "demo_dictionary.csv"), "w", encoding="utf-8", newline="") as f:
         f.write(buf.getvalue())
 

@@ -4,6 +4,9 @@ extension CandidateDictionary {
     /// The CSV columns a dictionary must have, in their usual order
     /// (docs/PIPELINE.md §Candidates).
     public static let csvColumns = ["pt_code", "pt_name", "llt_name", "hlt_name", "hlgt_name", "soc_name"]
+    /// The optional column with each row's LLT code. Without it the aliases
+    /// have no code (only each PT's own LLT, coded with the PT code, does).
+    public static let csvLLTCodeColumn = "llt_code"
 
     /// Loads a CSV file or a MedDRA ASCII folder, whichever `path` is.
     /// `encoding` applies to folders (a CSV is always UTF-8, BOM allowed).
@@ -18,7 +21,8 @@ extension CandidateDictionary {
 
     /// Reads the dictionary CSV (docs/PIPELINE.md §Candidates): UTF-8 with an
     /// optional BOM, RFC 4180 quoting, header naming at least the six columns (any order, extra columns
-    /// ignored), one row per LLT. Fields are trimmed of Python whitespace. A
+    /// ignored; an optional `llt_code` column gives each row's LLT code, which
+    /// must then be set and unique), one row per LLT. Fields are trimmed of Python whitespace. A
     /// row's PT name and hierarchy come from the PT's first row; a later row that
     /// disagrees is counted and the PT gets one warning.
     public static func loadCSV(path: String) throws(TerminologyError) -> CandidateDictionary {
@@ -53,8 +57,11 @@ extension CandidateDictionary {
         let missing = csvColumns.filter { column[$0] == nil }
         if !missing.isEmpty { throw .missingColumns(file: path, line: header.line, columns: missing) }
         let c = csvColumns.map { column[$0]! }
+        let codeColumn = column[csvLLTCodeColumn]
 
         var builder = CandidateBuilder()
+        var llts: [[LowestLevelTerm]] = []
+        var lltLine: [[UInt8]: Int] = [:]
         var firstLine: [Int] = []
         var warned = Set<Int>()
         while let r = try nextRecord() {
@@ -85,6 +92,19 @@ extension CandidateDictionary {
             } else {
                 i = builder.add(PreferredTerm(ptCode: f[0], ptName: f[1], hltName: f[3], hlgtName: f[4], socName: f[5]))
                 firstLine.append(r.line)
+                llts.append([])
+            }
+            if let codeColumn {
+                let code = r.fields[codeColumn].trimmingPythonWhitespace
+                if code.isEmpty { throw .missingField(file: path, line: r.line, field: csvLLTCodeColumn) }
+                if let first = lltLine[Array(code.utf8)] {
+                    throw .invalidValue(file: path, line: r.line, field: csvLLTCodeColumn,
+                                        problem: "LLT \(code) is listed twice (first on line \(first))")
+                }
+                lltLine[Array(code.utf8)] = r.line
+                if !f[2].isEmpty {
+                    llts[i].append(LowestLevelTerm(code: code, name: f[2], ptCode: builder.terms[i].ptCode))
+                }
             }
             switch builder.addAlias(f[2], to: i) {
             case .added: break
@@ -93,6 +113,7 @@ extension CandidateDictionary {
             }
         }
         if builder.terms.isEmpty { throw .empty(file: path) }
-        return CandidateDictionary(terms: builder.terms, source: path, format: .csv, report: report)
+        return CandidateDictionary(terms: builder.terms, source: path, format: .csv, report: report,
+                                   llts: codeColumn == nil ? nil : llts)
     }
 }

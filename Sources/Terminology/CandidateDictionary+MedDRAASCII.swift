@@ -10,7 +10,9 @@ extension CandidateDictionary {
     /// HLT/HLGT/SOC from the PT's `mdhier.asc` row with `primary_soc_fg = Y`
     /// (names looked up by code in `hlt.asc`, `hlgt.asc`, `soc.asc`); aliases:
     /// the PT's `llt.asc` rows with `llt_currency = Y`, ordered by LLT code,
-    /// except the LLT whose name equals the PT name. Everything skipped is counted
+    /// except the LLT whose name equals the PT name. Every current LLT (the
+    /// PT-named one included) is kept with its code for coding (`llts`), and
+    /// non-current ones are known by code. Everything skipped is counted
     /// in the report.
     public static func loadMedDRAASCII(folder: String, encoding: SourceEncoding = .utf8) throws(TerminologyError)
         -> CandidateDictionary
@@ -118,15 +120,25 @@ extension CandidateDictionary {
         let lltFile = try file("llt.asc")
         report.blankLines += lltFile.blankLines
         var aliases = [[(code: String, name: String)]](repeating: [], count: builder.terms.count)
+        var current = [[LowestLevelTerm]](repeating: [], count: builder.terms.count)
+        var nonCurrent: [LowestLevelTerm] = []
+        var lltLine: [[UInt8]: Int] = [:]
         for r in try lltFile.records(fields: 11) {
             report.recordsRead += 1
             let f = r.fields
             if f[0].isEmpty { throw .missingField(file: lltFile.path, line: r.line, field: "llt_code") }
+            if let first = lltLine[Array(f[0].utf8)] {
+                throw .invalidValue(file: lltFile.path, line: r.line, field: "llt_code",
+                                    problem: "LLT \(f[0]) is listed twice (first on line \(first))")
+            }
+            lltLine[Array(f[0].utf8)] = r.line
             guard let i = builder.index(of: f[2]) else {
                 throw .invalidValue(file: lltFile.path, line: r.line, field: "pt_code", problem: "PT \(f[2]) is not in pt.asc")
             }
+            let llt = LowestLevelTerm(code: f[0], name: f[1].trimmingPythonWhitespace, ptCode: f[2], isCurrent: f[9] == "Y")
             switch f[9] {
             case "Y":
+                if !llt.name.isEmpty { current[i].append(llt) }
                 if f[1].utf8.elementsEqual(builder.terms[i].ptName.utf8) {
                     report.ptNamedLLTs += 1
                 } else {
@@ -134,6 +146,7 @@ extension CandidateDictionary {
                 }
             case "N":
                 report.nonCurrentLLTs += 1
+                nonCurrent.append(llt)
             default:
                 throw .invalidValue(file: lltFile.path, line: r.line, field: "llt_currency",
                                     problem: "expected Y or N, found \"\(f[9])\"")
@@ -157,7 +170,7 @@ extension CandidateDictionary {
             }
         }
         return CandidateDictionary(terms: builder.terms, source: folder, format: .medDRAASCII,
-                                   medDRAVersion: version, report: report)
+                                   medDRAVersion: version, report: report, llts: current, nonCurrentLLTs: nonCurrent)
     }
 
     /// Numeric order for all-digit codes (as MedDRA's are), byte order otherwise.
