@@ -12,4 +12,7 @@ public enum NormalizationDefaults {
     /// pipeline` (pairs/s): demo model 1,770–1,990 at 2048 vs 1,460–1,500 at
     /// 8192; bert-base-sized 17.7 at both. Smaller batches also answer sooner.
     public static let maxBatchTokens = 2048
+    /// A result is flagged for review when a retrieved candidate's probability
+    /// lies within this of the threshold (`--review-margin`).
+    public static let reviewMargin = 0.1
 }

@@ -218,7 +218,8 @@ public final class PipelineService: NormalizerService {
             id: r.id,
             matches: r.matches.map {
                 AdrnormV1.MatchedTerm(term: Self.term($0.term), probability: $0.probability,
-                                      retrievalRank: UInt32($0.retrievalRank))
+                                      retrievalRank: UInt32($0.retrievalRank), llt: $0.llt.map(Self.llt),
+                                      source: Self.source($0.source))
             },
             topScored: r.topScored.map {
                 AdrnormV1.ScoredCandidate(term: Self.term($0.term), probability: $0.probability,
@@ -228,7 +229,8 @@ public final class PipelineService: NormalizerService {
                                        queueWaitMs: Self.ms(r.timings.queueWait), inferenceMs: Self.ms(r.timings.inference),
                                        totalMs: Self.ms(r.timings.total)),
             scorer: r.scorer == .model ? .model : .lexical, threshold: r.threshold, cached: r.cached,
-            precision: r.scorer == .model ? modelPrecision : "")
+            precision: r.scorer == .model ? modelPrecision : "", provenance: Self.provenance(r.provenance),
+            needsReview: r.needsReview, reviewReason: Self.reviewReason(r.reviewReason))
     }
 
     /// "fp32" or "int8": what every model-scored response says produced it.
@@ -255,22 +257,29 @@ public final class PipelineService: NormalizerService {
                                         precision: modelPrecision)
         }
         let cache = pipeline.cacheStatistics
+        let coding = pipeline.codingStatistics
         return AdrnormV1.InfoResponse(
             serverName: description.serverName, serverVersion: description.serverVersion, protocolVersion: 1,
             model: model,
             dictionary: AdrnormV1.DictionaryInfo(source: d.source, version: d.medDRAVersion ?? "",
                                                  ptCount: UInt32(d.counts.pts), lltCount: UInt32(d.counts.llts),
                                                  socCount: UInt32(d.counts.socs), digest: d.digest,
-                                                 synthetic: description.dictionaryIsSynthetic),
+                                                 synthetic: description.dictionaryIsSynthetic, lltDigest: d.lltDigest,
+                                                 lltCodes: d.hasLLTCodes),
             defaults: AdrnormV1.Defaults(topK: UInt32(pipeline.effectiveDefaultTopK), threshold: c.defaultThreshold,
                                          template: Self.wire(c.defaultTemplate),
                                          scorer: pipeline.defaultScorer == .model ? .model : .lexical,
                                          maxMentionChars: UInt32(c.maxMentionCharacters), maxLength: UInt32(c.maxLength),
                                          maxPairsPerRequest: UInt32(limits.maxPairsPerRequest),
                                          maxQueuedPairs: UInt64(c.scheduling.maxQueuedPairs),
-                                         maxQueuedPairsPerClient: UInt64(maxQueuedPairsPerClient)),
+                                         maxQueuedPairsPerClient: UInt64(maxQueuedPairsPerClient),
+                                         reviewMargin: c.reviewMargin),
             cache: AdrnormV1.CacheStats(hits: cache.hits, misses: cache.misses, entries: UInt64(cache.entries),
-                                        capacity: UInt64(cache.capacity)))
+                                        capacity: UInt64(cache.capacity)),
+            coding: AdrnormV1.CodingStats(synonymHits: coding.synonymHits, needsReview: coding.needsReview,
+                                          synonymsSource: c.synonyms?.source ?? "", synonymsDigest: c.synonyms?.digest ?? "",
+                                          synonymsFolding: c.synonyms?.folding.rawValue ?? "",
+                                          synonymEntries: UInt32(c.synonyms?.count ?? 0)))
     }
 
     public func health(_ request: AdrnormV1.HealthRequest, context: CallContext) async throws(ServiceError)
@@ -323,6 +332,41 @@ public final class PipelineService: NormalizerService {
     static func term(_ t: PreferredTerm) -> AdrnormV1.PreferredTerm {
         AdrnormV1.PreferredTerm(ptCode: t.ptCode, ptName: t.ptName, lltNames: t.lltNames, hltName: t.hltName,
                                 hlgtName: t.hlgtName, socName: t.socName, socCode: t.socCode)
+    }
+
+    static func llt(_ l: CodedLLT) -> AdrnormV1.CodedLLT {
+        let how: AdrnormV1.LLTChoice = switch l.how {
+        case .exact: .lltChoiceExact
+        case .closest: .lltChoiceClosest
+        case .ptLLT: .lltChoicePtLLT
+        case .synonym: .lltChoiceSynonym
+        }
+        return AdrnormV1.CodedLLT(lltCode: l.code, lltName: l.name, how: how)
+    }
+
+    static func source(_ s: MatchSource) -> AdrnormV1.MatchSource {
+        switch s {
+        case .model: .model
+        case .lexical: .lexical
+        case .synonym: .synonym
+        }
+    }
+
+    static func reviewReason(_ r: Normalization.ReviewReason?) -> AdrnormV1.ReviewReason {
+        switch r {
+        case nil: .unspecified
+        case .noMatch: .noMatch
+        case .nearThreshold: .nearThreshold
+        }
+    }
+
+    static func provenance(_ p: Provenance) -> AdrnormV1.Provenance {
+        AdrnormV1.Provenance(meddraVersion: p.medDRAVersion, dictionaryDigest: p.dictionaryDigest, lltDigest: p.lltDigest,
+                             weightsSHA256: p.weightsSHA256, precision: p.precision,
+                             scorer: p.scorer == .model ? .model : .lexical, template: wire(p.template),
+                             mode: p.mode == .exact ? .exact : .bm25, topK: UInt32(p.topK), threshold: p.threshold,
+                             reviewMargin: p.reviewMargin, synonymsDigest: p.synonymsDigest,
+                             synonymsFolding: p.synonymsFolding)
     }
 
     static func ms(_ d: Duration) -> Double {

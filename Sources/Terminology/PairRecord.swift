@@ -26,8 +26,13 @@ public struct PairRecord: Sendable, Equatable {
         public var logit0: Double?
         public var logit1: Double?
         public var prob0: Double?
+        /// The LLT a matched candidate (pred_label 1) is coded with; written
+        /// as `llt` after `pred_label`, never read back.
+        public var llt: CodedLLT?
 
-        public init(prob1: Double, predLabel: Int, logit0: Double? = nil, logit1: Double? = nil, prob0: Double? = nil) {
+        public init(prob1: Double, predLabel: Int, logit0: Double? = nil, logit1: Double? = nil, prob0: Double? = nil,
+                    llt: CodedLLT? = nil) {
+            self.llt = llt
             self.prob1 = prob1
             self.predLabel = predLabel
             self.logit0 = logit0
@@ -175,6 +180,10 @@ extension PairRecord {
             if let v = p.prob0 { fields.append(("prob_0", .number(v))) }
             fields.append(("prob_1", .number(p.prob1)))
             fields.append(("pred_label", .integer(p.predLabel)))
+            if let l = p.llt {
+                fields.append(("llt", .object([("llt_code", .string(l.code)), ("llt_name", .string(l.name)),
+                                               ("how", .string(l.how.rawValue))])))
+            }
         }
         return JSONValue.object(fields).text()
     }

@@ -32,6 +32,8 @@ public struct SynonymList: Sendable {
     public let folding: Folding
     /// SHA-256 (hex) of the file's bytes as stored (what `sha256sum` prints).
     public let digest: String
+    /// `lltDigest` of the dictionary the list was checked against.
+    public let dictionaryLLTDigest: String
     /// Distinct verbatims.
     public var count: Int { entries.count }
     /// Rows that repeat a verbatim with the same LLT (ignored).
@@ -140,7 +142,8 @@ public struct SynonymList: Sendable {
         } catch {
             throw SynonymListError(file: path, line: nil, problem: error.reason)
         }
-        return SynonymList(source: path, folding: folding, digest: digest, duplicateRows: duplicates, entries: entries)
+        return SynonymList(source: path, folding: folding, digest: digest, dictionaryLLTDigest: dictionary.lltDigest,
+                           duplicateRows: duplicates, entries: entries)
     }
 }
 

@@ -46,6 +46,7 @@ enum CallJSON {
                 ("source", .string(d.source)), ("version", .string(d.version)),
                 ("pt_count", .integer(Int(d.ptCount))), ("llt_count", .integer(Int(d.lltCount))),
                 ("soc_count", .integer(Int(d.socCount))), ("digest", .string(d.digest)), ("synthetic", .bool(d.synthetic)),
+                ("llt_digest", .string(d.lltDigest)), ("llt_codes", .bool(d.lltCodes)),
             ])))
         }
         if let d = r.defaults {
@@ -57,11 +58,19 @@ enum CallJSON {
                 ("max_pairs_per_request", .integer(Int(d.maxPairsPerRequest))),
                 ("max_queued_pairs", .integer(Int(d.maxQueuedPairs))),
                 ("max_queued_pairs_per_client", .integer(Int(d.maxQueuedPairsPerClient))),
+                ("review_margin", .number(d.reviewMargin)),
             ])))
         }
         if let c = r.cache {
             fields.append(("cache", .object([("hits", .integer(Int(c.hits))), ("misses", .integer(Int(c.misses))),
                                              ("entries", .integer(Int(c.entries))), ("capacity", .integer(Int(c.capacity)))])))
+        }
+        if let c = r.coding {
+            fields.append(("coding", .object([
+                ("synonym_hits", .integer(Int(c.synonymHits))), ("needs_review", .integer(Int(c.needsReview))),
+                ("synonyms_source", .string(c.synonymsSource)), ("synonyms_digest", .string(c.synonymsDigest)),
+                ("synonyms_folding", .string(c.synonymsFolding)), ("synonym_entries", .integer(Int(c.synonymEntries))),
+            ])))
         }
         return JSONValue.object(fields).text()
     }

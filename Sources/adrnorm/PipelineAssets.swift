@@ -33,6 +33,19 @@ struct PipelineOptions: ParsableArguments {
     var precision: Precision = .fp32
     @Option(name: .customLong("cache-size"), help: "Mention-level results kept in the LRU cache (0 disables it).")
     var cacheSize: Int = 10_000
+    @Option(name: .customLong("dictionary-version"),
+            help: "MedDRA version of a dictionary without a release file (a CSV), reported in Info and every result's provenance; must equal meddra_release.asc's when the folder has one.")
+    var dictionaryVersion: String?
+    @Option(help: "Company synonym list: CSV with columns verbatim,llt_code; a mention equal to a verbatim is coded to that LLT and its PT without scoring.")
+    var synonyms: String?
+    @Option(name: .customLong("synonyms-encoding"), help: "Encoding of --synonyms: utf-8 (a BOM is dropped) or gb18030.")
+    var synonymsEncoding: String = SourceEncoding.utf8.rawValue
+    @Option(name: .customLong("synonym-folding"),
+            help: "How --synonyms verbatims and mentions are compared after trimming: none (code points exactly) or width-case (full-width ASCII as ASCII, then lowercase).")
+    var synonymFolding: SynonymList.Folding = .none
+    @Option(name: .customLong("review-margin"),
+            help: "Flag a result needs_review when a candidate's probability lies within this of the threshold (or when nothing matches), in [0, 1].")
+    var reviewMargin: Double = NormalizationDefaults.reviewMargin
     @Flag(name: .customLong("allow-vocab-mismatch"),
           help: "Accept a vocab.txt with fewer tokens than config.json's vocab_size (refused by default: it is usually another model's vocabulary).")
     var allowVocabMismatch = false
@@ -47,6 +60,13 @@ struct PipelineOptions: ParsableArguments {
             throw ValidationError("--encoding must be utf-8 or gb18030 (got \(encoding))")
         }
         if noModel && model != nil { throw ValidationError("--no-model and --model exclude each other") }
+        guard (try? SourceEncoding(name: synonymsEncoding)) != nil else {
+            throw ValidationError("--synonyms-encoding must be utf-8 or gb18030 (got \(synonymsEncoding))")
+        }
+        guard reviewMargin >= 0 && reviewMargin <= 1 else { throw ValidationError("--review-margin must be in [0, 1] (got \(reviewMargin))") }
+        if let v = dictionaryVersion, v.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--dictionary-version must not be empty")
+        }
     }
 
     /// Loads the dictionary and the model and builds the pipeline, telling
@@ -65,10 +85,29 @@ struct PipelineOptions: ParsableArguments {
             report("\(command): using \(notes.joined(separator: " and ")) from Demo/: not for clinical use")
         }
         let dictionaryPath = try dictionary ?? DemoAssets.dictionary()
-        let loaded = try CandidateDictionary.load(path: dictionaryPath, encoding: try SourceEncoding(name: encoding))
+        var loaded = try CandidateDictionary.load(path: dictionaryPath, encoding: try SourceEncoding(name: encoding))
+        if let dictionaryVersion {
+            if let release = loaded.medDRAVersion, release != dictionaryVersion {
+                throw CommandFailure("\(command): --dictionary-version \(dictionaryVersion) differs from the version \(release) "
+                                     + "in \(loaded.source)'s meddra_release.asc; drop the flag or fix it")
+            }
+            loaded = loaded.withMedDRAVersion(dictionaryVersion)
+        }
         report("\(command): dictionary \(loaded.source): \(loaded.counts.pts) PTs, \(loaded.counts.llts) LLT aliases, "
                + "\(loaded.counts.socs) SOCs\(loaded.medDRAVersion.map { ", MedDRA \($0)" } ?? "")")
         for w in loaded.report.warnings { report("warning: \(w)") }
+        if !loaded.hasLLTCodes {
+            report("\(command): the dictionary has no LLT codes (no llt_code column): LLT aliases are coded with an empty "
+                   + "llt_code; only each PT's own LLT has a code")
+        }
+        var synonymList: SynonymList? = nil
+        if let synonyms {
+            let list = try SynonymList.load(path: synonyms, encoding: try SourceEncoding(name: synonymsEncoding),
+                                            folding: synonymFolding, dictionary: loaded)
+            report("\(command): synonym list \(synonyms): \(list.count) verbatim(s), folding \(synonymFolding.rawValue)"
+                   + (list.duplicateRows > 0 ? ", \(list.duplicateRows) repeated row(s) ignored" : ""))
+            synonymList = list
+        }
 
         var scorer: PairScorer? = nil
         var digest: String? = nil
@@ -89,9 +128,13 @@ struct PipelineOptions: ParsableArguments {
         configuration.maxLength = maxLength
         configuration.scheduling = ScoringSchedulerConfiguration(maxBatchTokens: maxBatchTokens, maxQueuedPairs: maxQueuedPairs)
         configuration.cacheCapacity = cacheSize
+        configuration.reviewMargin = reviewMargin
+        configuration.synonyms = synonymList
         configure(&configuration)
         let pipeline = try NormalizationPipeline(dictionary: loaded, model: scorer, modelDigest: digest,
                                                  configuration: configuration)
         return (pipeline, modelDirectory)
     }
 }
+
+extension SynonymList.Folding: ExpressibleByArgument {}

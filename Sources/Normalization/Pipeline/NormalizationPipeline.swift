@@ -31,6 +31,7 @@ public final class NormalizationPipeline: @unchecked Sendable {
     // In-flight identical requests (single flight), guarded by `lock`.
     private let lock = NSLock()
     private var inFlight: [CacheKey: [Waiter]] = [:]
+    private var coding = CodingStatistics()
 
     /// `model` nil: only the lexical scorer is available.
     public init(dictionary: CandidateDictionary, model: PairScorer?, modelDigest: String? = nil,
@@ -43,6 +44,12 @@ public final class NormalizationPipeline: @unchecked Sendable {
         }
         if configuration.defaultScorer == .model && model == nil {
             throw .failedPrecondition("the model scorer needs a model")
+        }
+        guard configuration.reviewMargin >= 0 && configuration.reviewMargin <= 1 else {
+            throw .invalidArgument(field: "review_margin", reason: "must be in [0, 1] (got \(configuration.reviewMargin))")
+        }
+        if let synonyms = configuration.synonyms, synonyms.dictionaryLLTDigest != dictionary.lltDigest {
+            throw .failedPrecondition("the synonym list \(synonyms.source) was loaded against another dictionary")
         }
         if let model, model.model.config.labels.count != 2 {
             throw .failedPrecondition("the cross-encoder must have 2 labels (not_match, match); "
@@ -81,6 +88,31 @@ public final class NormalizationPipeline: @unchecked Sendable {
     public var cacheStatistics: LRUCache<CacheKey, CachedScores>.Statistics { cache.statistics }
 
     public var schedulerStatistics: ScoringScheduler<PairEncoding, PairScore>.Statistics? { scheduler?.statistics }
+
+    /// Results delivered since start: synonym-list hits and results flagged for review.
+    public struct CodingStatistics: Sendable, Equatable {
+        public var synonymHits: UInt64 = 0
+        public var needsReview: UInt64 = 0
+    }
+
+    public var codingStatistics: CodingStatistics {
+        lock.lock()
+        defer { lock.unlock() }
+        return coding
+    }
+
+    /// What a result under these settings is produced with (`Provenance`).
+    public func provenance(scorer: ScorerKind, template: CandidateTemplate, mode: RetrievalMode, topK: Int,
+                           threshold: Double) -> Provenance {
+        let scored = scorer == .model
+        return Provenance(medDRAVersion: dictionary.medDRAVersion ?? "", dictionaryDigest: dictionary.digest,
+                          lltDigest: dictionary.lltDigest, weightsSHA256: scored ? modelDigest ?? "" : "",
+                          precision: scored ? model?.model.options.precision.rawValue ?? "" : "",
+                          scorer: scorer, template: template, mode: mode, topK: topK, threshold: threshold,
+                          reviewMargin: configuration.reviewMargin,
+                          synonymsDigest: configuration.synonyms?.digest ?? "",
+                          synonymsFolding: configuration.synonyms?.folding.rawValue ?? "")
+    }
 
     /// The candidate text of a PT under `template`.
     public func candidateText(candidateIndex: Int, template: CandidateTemplate) -> String {
@@ -259,6 +291,10 @@ public final class NormalizationPipeline: @unchecked Sendable {
             plan = try makePlan(request)
         } catch {
             completion(.failure(error))
+            return
+        }
+        if let synonyms = configuration.synonyms, let entry = synonyms.lookup(plan.key.mention) {
+            completion(.success(synonymResult(entry, plan: plan, request: request, started: started)))
             return
         }
         let waiter = Waiter(request: request, plan: plan, started: started, completion: completion)
@@ -454,6 +490,28 @@ public final class NormalizationPipeline: @unchecked Sendable {
         }
     }
 
+    /// A mention the synonym list codes: its LLT's PT, probability 1, no
+    /// retrieval (rank 0) and no scoring.
+    private func synonymResult(_ entry: SynonymList.Entry, plan: Plan, request: NormalizationRequest,
+                               started: ContinuousClock.Instant) -> NormalizationResult {
+        let key = plan.key
+        let match = ScoredCandidate(candidateIndex: entry.candidateIndex, term: dictionary.terms[entry.candidateIndex],
+                                    retrievalRank: 0, retrievalScore: 0, retrievalProbability: 0, probability: 1,
+                                    score: nil, llt: CodedLLT(code: entry.llt.code, name: entry.llt.name, how: .synonym),
+                                    source: .synonym)
+        var timings = NormalizationTimings()
+        timings.total = ContinuousClock.now - started
+        lock.lock()
+        coding.synonymHits += 1
+        lock.unlock()
+        return NormalizationResult(id: request.id, mention: request.mention, scorer: key.scorer, template: key.template,
+                                   mode: key.mode, threshold: plan.threshold, matches: [match],
+                                   topScored: plan.returnTopScored > 0 ? [match] : [], candidates: [match],
+                                   timings: timings, cached: false, reviewReason: nil,
+                                   provenance: provenance(scorer: key.scorer, template: key.template, mode: key.mode,
+                                                          topK: key.topK, threshold: plan.threshold))
+    }
+
     /// Applies the threshold to cached probabilities.
     func decode(_ scores: CachedScores, plan: Plan, id: String, mention: String, cached: Bool,
                 timings: NormalizationTimings) -> NormalizationResult {
@@ -471,17 +529,31 @@ public final class NormalizationPipeline: @unchecked Sendable {
             candidates.append(ScoredCandidate(candidateIndex: hit.candidateIndex, term: dictionary.terms[hit.candidateIndex],
                                               retrievalRank: i + 1, retrievalScore: hit.score,
                                               retrievalProbability: hit.probability, probability: probability,
-                                              score: score))
+                                              score: score, source: key.scorer == .model ? .model : .lexical))
         }
         // Best first; ties keep retrieval order.
         let ranked = candidates.enumerated().sorted { a, b in
             a.element.probability != b.element.probability ? a.element.probability > b.element.probability : a.offset < b.offset
         }.map(\.element)
+        // The matches are decided above; coding only adds each one's LLT.
+        let matches = ranked.filter { $0.probability >= plan.threshold }.map { m in
+            var coded = m
+            coded.llt = dictionary.codingLLT(candidateIndex: m.candidateIndex, mention: mention)
+            return coded
+        }
+        let review = ReviewReason.evaluate(probabilities: candidates.map(\.probability), threshold: plan.threshold,
+                                           margin: configuration.reviewMargin)
+        if review != nil {
+            lock.lock()
+            coding.needsReview += 1
+            lock.unlock()
+        }
         return NormalizationResult(id: id, mention: mention, scorer: key.scorer, template: key.template, mode: key.mode,
-                                   threshold: plan.threshold,
-                                   matches: ranked.filter { $0.probability >= plan.threshold },
+                                   threshold: plan.threshold, matches: matches,
                                    topScored: Array(ranked.prefix(plan.returnTopScored)),
-                                   candidates: candidates, timings: timings, cached: cached)
+                                   candidates: candidates, timings: timings, cached: cached, reviewReason: review,
+                                   provenance: provenance(scorer: key.scorer, template: key.template, mode: key.mode,
+                                                          topK: key.topK, threshold: plan.threshold))
     }
 }
 

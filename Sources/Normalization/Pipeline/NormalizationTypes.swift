@@ -44,6 +44,59 @@ public struct NormalizationRequest: Sendable {
     }
 }
 
+/// What decided that a PT matches.
+public enum MatchSource: String, Sendable, CaseIterable {
+    /// The cross-encoder's probability reached the threshold.
+    case model
+    /// The lexical (retrieval-only) score reached the threshold.
+    case lexical
+    /// The company synonym list maps the mention to an LLT of this PT (no scoring).
+    case synonym
+}
+
+/// Why a result needs a human coder.
+public enum ReviewReason: String, Sendable, CaseIterable {
+    /// No PT reached the threshold.
+    case noMatch = "no_match"
+    /// A retrieved candidate's probability lies within the review margin of
+    /// the threshold (a match that nearly missed, or a miss that nearly matched).
+    case nearThreshold = "near_threshold"
+
+    /// The rule: `noMatch` when nothing matched; else `nearThreshold` when
+    /// some probability p has |p − threshold| ≤ margin; else nil.
+    public static func evaluate(probabilities: [Double], threshold: Double, margin: Double) -> ReviewReason? {
+        if !probabilities.contains(where: { $0 >= threshold }) { return .noMatch }
+        if probabilities.contains(where: { abs($0 - threshold) <= margin }) { return .nearThreshold }
+        return nil
+    }
+}
+
+/// What a coded result was produced with: enough to reproduce it.
+public struct Provenance: Sendable, Equatable {
+    /// The dictionary's MedDRA version ("" when unknown: a CSV without
+    /// `--dictionary-version`).
+    public var medDRAVersion: String
+    /// SHA-256 of the candidate list (`CandidateDictionary.digest`).
+    public var dictionaryDigest: String
+    /// SHA-256 of the LLT coding table (`CandidateDictionary.lltDigest`).
+    public var lltDigest: String
+    /// SHA-256 of `model.safetensors` (as `sha256sum` prints it); "" when no
+    /// model scored the result (the lexical scorer).
+    public var weightsSHA256: String
+    /// "fp32" or "int8"; "" when no model scored the result.
+    public var precision: String
+    public var scorer: ScorerKind
+    public var template: CandidateTemplate
+    public var mode: RetrievalMode
+    public var topK: Int
+    public var threshold: Double
+    public var reviewMargin: Double
+    /// SHA-256 of the synonym list file; "" without one.
+    public var synonymsDigest: String
+    /// How verbatims were compared ("" without a synonym list).
+    public var synonymsFolding: String
+}
+
 /// A retrieved candidate with its probability.
 public struct ScoredCandidate: Sendable, Equatable {
     /// Index into the dictionary's terms (candidate order).
@@ -59,6 +112,9 @@ public struct ScoredCandidate: Sendable, Equatable {
     public var probability: Double
     /// The cross-encoder's scores (model scorer only).
     public var score: PairScore?
+    /// The LLT to code this PT with (set on matches only).
+    public var llt: CodedLLT? = nil
+    public var source: MatchSource = .model
 }
 
 public struct NormalizationTimings: Sendable, Equatable {
@@ -89,6 +145,10 @@ public struct NormalizationResult: Sendable {
     public var timings: NormalizationTimings
     /// The probabilities came from the result cache.
     public var cached: Bool
+    /// Set when a human coder should look at the result.
+    public var reviewReason: ReviewReason?
+    public var needsReview: Bool { reviewReason != nil }
+    public var provenance: Provenance
 }
 
 /// Errors of the normalization layer; the RPC layer maps each to one wire
@@ -145,6 +205,11 @@ public struct PipelineConfiguration: Sendable {
     public var scheduling = ScoringSchedulerConfiguration()
     /// Mention-level results kept (0 disables the cache).
     public var cacheCapacity = 10_000
+    /// See `ReviewReason.nearThreshold`; in [0, 1].
+    public var reviewMargin = NormalizationDefaults.reviewMargin
+    /// A company synonym list, loaded against the same dictionary: a mention
+    /// it lists is coded to its LLT without scoring. nil: none.
+    public var synonyms: SynonymList?
 
     public init() {}
 }

@@ -214,6 +214,23 @@ extension AdrnormV1.NormalizeRequest {
     }
 }
 
+extension AdrnormV1.CodedLLT {
+    init(protobufC c: Adrnorm__V1__CodedLLT, path: String) throws(ServiceError) {
+        self.init()
+        self.lltCode = try decodeText(c.llt_code, fieldPath(path, "llt_code"))
+        self.lltName = try decodeText(c.llt_name, fieldPath(path, "llt_name"))
+        self.how = try decodeEnum(c.how.rawValue, fieldPath(path, "how"))
+    }
+
+    func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__CodedLLT> {
+        let m: UnsafeMutablePointer<Adrnorm__V1__CodedLLT> = arena.message(adrnorm__v1__coded_llt__init)
+        m.pointee.llt_code = arena.string(self.lltCode)
+        m.pointee.llt_name = arena.string(self.lltName)
+        m.pointee.how = Adrnorm__V1__LLTChoice(rawValue: self.how.rawValue)
+        return m
+    }
+}
+
 extension AdrnormV1.MatchedTerm {
     init(protobufC c: Adrnorm__V1__MatchedTerm, path: String) throws(ServiceError) {
         self.init()
@@ -222,6 +239,10 @@ extension AdrnormV1.MatchedTerm {
         }
         self.probability = c.probability
         self.retrievalRank = c.retrieval_rank
+        self.llt = try decodeMessage(c.llt, fieldPath(path, "llt")) { (e, f) throws(ServiceError) in
+            try AdrnormV1.CodedLLT(protobufC: e, path: f)
+        }
+        self.source = try decodeEnum(c.source.rawValue, fieldPath(path, "source"))
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__MatchedTerm> {
@@ -229,6 +250,45 @@ extension AdrnormV1.MatchedTerm {
         m.pointee.term = self.term?.protobufC(arena)
         m.pointee.probability = self.probability
         m.pointee.retrieval_rank = self.retrievalRank
+        m.pointee.llt = self.llt?.protobufC(arena)
+        m.pointee.source = Adrnorm__V1__MatchSource(rawValue: self.source.rawValue)
+        return m
+    }
+}
+
+extension AdrnormV1.Provenance {
+    init(protobufC c: Adrnorm__V1__Provenance, path: String) throws(ServiceError) {
+        self.init()
+        self.meddraVersion = try decodeText(c.meddra_version, fieldPath(path, "meddra_version"))
+        self.dictionaryDigest = try decodeText(c.dictionary_digest, fieldPath(path, "dictionary_digest"))
+        self.lltDigest = try decodeText(c.llt_digest, fieldPath(path, "llt_digest"))
+        self.weightsSHA256 = try decodeText(c.weights_sha256, fieldPath(path, "weights_sha256"))
+        self.precision = try decodeText(c.precision, fieldPath(path, "precision"))
+        self.scorer = try decodeEnum(c.scorer.rawValue, fieldPath(path, "scorer"))
+        self.template = try decodeEnum(c.template_.rawValue, fieldPath(path, "template"))
+        self.mode = try decodeEnum(c.mode.rawValue, fieldPath(path, "mode"))
+        self.topK = c.top_k
+        self.threshold = c.threshold
+        self.reviewMargin = c.review_margin
+        self.synonymsDigest = try decodeText(c.synonyms_digest, fieldPath(path, "synonyms_digest"))
+        self.synonymsFolding = try decodeText(c.synonyms_folding, fieldPath(path, "synonyms_folding"))
+    }
+
+    func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__Provenance> {
+        let m: UnsafeMutablePointer<Adrnorm__V1__Provenance> = arena.message(adrnorm__v1__provenance__init)
+        m.pointee.meddra_version = arena.string(self.meddraVersion)
+        m.pointee.dictionary_digest = arena.string(self.dictionaryDigest)
+        m.pointee.llt_digest = arena.string(self.lltDigest)
+        m.pointee.weights_sha256 = arena.string(self.weightsSHA256)
+        m.pointee.precision = arena.string(self.precision)
+        m.pointee.scorer = Adrnorm__V1__Scorer(rawValue: self.scorer.rawValue)
+        m.pointee.template_ = Adrnorm__V1__Template(rawValue: self.template.rawValue)
+        m.pointee.mode = Adrnorm__V1__RetrievalMode(rawValue: self.mode.rawValue)
+        m.pointee.top_k = self.topK
+        m.pointee.threshold = self.threshold
+        m.pointee.review_margin = self.reviewMargin
+        m.pointee.synonyms_digest = arena.string(self.synonymsDigest)
+        m.pointee.synonyms_folding = arena.string(self.synonymsFolding)
         return m
     }
 }
@@ -310,6 +370,11 @@ extension AdrnormV1.NormalizeResponse {
         }
         self.cached = c.cached != 0
         self.precision = try decodeText(c.precision, fieldPath(path, "precision"))
+        self.provenance = try decodeMessage(c.provenance, fieldPath(path, "provenance")) { (e, f) throws(ServiceError) in
+            try AdrnormV1.Provenance(protobufC: e, path: f)
+        }
+        self.needsReview = c.needs_review != 0
+        self.reviewReason = try decodeEnum(c.review_reason.rawValue, fieldPath(path, "review_reason"))
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__NormalizeResponse> {
@@ -325,6 +390,9 @@ extension AdrnormV1.NormalizeResponse {
         m.pointee.error = self.error?.protobufC(arena)
         m.pointee.cached = self.cached ? 1 : 0
         m.pointee.precision = arena.string(self.precision)
+        m.pointee.provenance = self.provenance?.protobufC(arena)
+        m.pointee.needs_review = self.needsReview ? 1 : 0
+        m.pointee.review_reason = Adrnorm__V1__ReviewReason(rawValue: self.reviewReason.rawValue)
         return m
     }
 }
@@ -389,6 +457,8 @@ extension AdrnormV1.DictionaryInfo {
         self.socCount = c.soc_count
         self.digest = try decodeText(c.digest, fieldPath(path, "digest"))
         self.synthetic = c.synthetic != 0
+        self.lltDigest = try decodeText(c.llt_digest, fieldPath(path, "llt_digest"))
+        self.lltCodes = c.llt_codes != 0
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__DictionaryInfo> {
@@ -400,6 +470,8 @@ extension AdrnormV1.DictionaryInfo {
         m.pointee.soc_count = self.socCount
         m.pointee.digest = arena.string(self.digest)
         m.pointee.synthetic = self.synthetic ? 1 : 0
+        m.pointee.llt_digest = arena.string(self.lltDigest)
+        m.pointee.llt_codes = self.lltCodes ? 1 : 0
         return m
     }
 }
@@ -416,6 +488,7 @@ extension AdrnormV1.Defaults {
         self.maxPairsPerRequest = c.max_pairs_per_request
         self.maxQueuedPairs = c.max_queued_pairs
         self.maxQueuedPairsPerClient = c.max_queued_pairs_per_client
+        self.reviewMargin = c.review_margin
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__Defaults> {
@@ -429,6 +502,30 @@ extension AdrnormV1.Defaults {
         m.pointee.max_pairs_per_request = self.maxPairsPerRequest
         m.pointee.max_queued_pairs = self.maxQueuedPairs
         m.pointee.max_queued_pairs_per_client = self.maxQueuedPairsPerClient
+        m.pointee.review_margin = self.reviewMargin
+        return m
+    }
+}
+
+extension AdrnormV1.CodingStats {
+    init(protobufC c: Adrnorm__V1__CodingStats, path: String) throws(ServiceError) {
+        self.init()
+        self.synonymHits = c.synonym_hits
+        self.needsReview = c.needs_review
+        self.synonymsSource = try decodeText(c.synonyms_source, fieldPath(path, "synonyms_source"))
+        self.synonymsDigest = try decodeText(c.synonyms_digest, fieldPath(path, "synonyms_digest"))
+        self.synonymsFolding = try decodeText(c.synonyms_folding, fieldPath(path, "synonyms_folding"))
+        self.synonymEntries = c.synonym_entries
+    }
+
+    func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__CodingStats> {
+        let m: UnsafeMutablePointer<Adrnorm__V1__CodingStats> = arena.message(adrnorm__v1__coding_stats__init)
+        m.pointee.synonym_hits = self.synonymHits
+        m.pointee.needs_review = self.needsReview
+        m.pointee.synonyms_source = arena.string(self.synonymsSource)
+        m.pointee.synonyms_digest = arena.string(self.synonymsDigest)
+        m.pointee.synonyms_folding = arena.string(self.synonymsFolding)
+        m.pointee.synonym_entries = self.synonymEntries
         return m
     }
 }
@@ -470,6 +567,9 @@ extension AdrnormV1.InfoResponse {
         self.cache = try decodeMessage(c.cache, fieldPath(path, "cache")) { (e, f) throws(ServiceError) in
             try AdrnormV1.CacheStats(protobufC: e, path: f)
         }
+        self.coding = try decodeMessage(c.coding, fieldPath(path, "coding")) { (e, f) throws(ServiceError) in
+            try AdrnormV1.CodingStats(protobufC: e, path: f)
+        }
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__InfoResponse> {
@@ -481,6 +581,7 @@ extension AdrnormV1.InfoResponse {
         m.pointee.dictionary = self.dictionary?.protobufC(arena)
         m.pointee.defaults = self.defaults?.protobufC(arena)
         m.pointee.cache = self.cache?.protobufC(arena)
+        m.pointee.coding = self.coding?.protobufC(arena)
         return m
     }
 }

@@ -44,6 +44,40 @@ public enum AdrnormV1 {
         case lexical = 2
     }
 
+    /// How the LLT of a matched PT was chosen (README.md "Coding for E2B(R3)").
+    public enum LLTChoice: UInt32, Sendable, CaseIterable {
+        case lltChoiceUnspecified = 0
+        /// a current LLT of the PT named exactly as the trimmed mention
+        case lltChoiceExact = 1
+        /// the most similar current LLT of the PT (ties by LLT code)
+        case lltChoiceClosest = 2
+        /// the PT's own LLT: no current LLT similar enough
+        case lltChoicePtLLT = 3
+        /// the LLT the server's synonym list maps the mention to
+        case lltChoiceSynonym = 4
+    }
+
+    /// What decided that a PT matches.
+    public enum MatchSource: UInt32, Sendable, CaseIterable {
+        case unspecified = 0
+        /// the cross-encoder's prob_1 reached the threshold
+        case model = 1
+        /// the lexical score reached the threshold
+        case lexical = 2
+        /// the synonym list lists the mention (nothing scored)
+        case synonym = 3
+    }
+
+    /// Why a result needs a human coder.
+    public enum ReviewReason: UInt32, Sendable, CaseIterable {
+        /// no review needed
+        case unspecified = 0
+        /// no PT reached the threshold
+        case noMatch = 1
+        /// a candidate's probability is within review_margin of the threshold
+        case nearThreshold = 2
+    }
+
     /// A MedDRA Preferred Term with its hierarchy (primary SOC path).
     public struct PreferredTerm: Equatable, Sendable {
         public var ptCode: String
@@ -257,22 +291,105 @@ public enum AdrnormV1 {
         }
     }
 
+    /// The LLT a matched PT is coded with (ICH E2B(R3) E.i.2.1b).
+    public struct CodedLLT: Equatable, Sendable {
+        /// Empty when the dictionary has no code for it (a CSV without llt_code).
+        public var lltCode: String
+        public var lltName: String
+        public var how: AdrnormV1.LLTChoice
+
+        public init(
+            lltCode: String = "",
+            lltName: String = "",
+            how: AdrnormV1.LLTChoice = .lltChoiceUnspecified
+        ) {
+            self.lltCode = lltCode
+            self.lltName = lltName
+            self.how = how
+        }
+    }
+
     /// A PT whose probability reached the threshold.
     public struct MatchedTerm: Equatable, Sendable {
         public var term: AdrnormV1.PreferredTerm?
-        /// prob_1 (or the lexical score, per `scorer`).
+        /// prob_1 (or the lexical score, per `scorer`); 1 for a synonym-list hit.
         public var probability: Double
-        /// BM25 rank of this PT among the retrieved candidates (1-based).
+        /// BM25 rank of this PT among the retrieved candidates (1-based); 0 for a
+        /// synonym-list hit (nothing retrieved).
         public var retrievalRank: UInt32
+        /// The LLT to code this PT with.
+        public var llt: AdrnormV1.CodedLLT?
+        public var source: AdrnormV1.MatchSource
 
         public init(
             term: AdrnormV1.PreferredTerm? = nil,
             probability: Double = 0,
-            retrievalRank: UInt32 = 0
+            retrievalRank: UInt32 = 0,
+            llt: AdrnormV1.CodedLLT? = nil,
+            source: AdrnormV1.MatchSource = .unspecified
         ) {
             self.term = term
             self.probability = probability
             self.retrievalRank = retrievalRank
+            self.llt = llt
+            self.source = source
+        }
+    }
+
+    /// What a response was produced with: enough to reproduce it. The digests
+    /// and the version equal Info's.
+    public struct Provenance: Equatable, Sendable {
+        /// The dictionary's MedDRA version (release file or --dictionary-version);
+        /// empty when unknown.
+        public var meddraVersion: String
+        /// Info.dictionary.digest (the candidate list).
+        public var dictionaryDigest: String
+        /// Info.dictionary.llt_digest (the LLT coding table).
+        public var lltDigest: String
+        /// SHA-256 of model.safetensors (sha256sum's); empty when no model scored.
+        public var weightsSHA256: String
+        /// "fp32" or "int8"; empty when no model scored.
+        public var precision: String
+        public var scorer: AdrnormV1.Scorer
+        public var template: AdrnormV1.Template
+        public var mode: AdrnormV1.RetrievalMode
+        /// The top_k and threshold applied (defaults resolved, top_k capped).
+        public var topK: UInt32
+        public var threshold: Double
+        public var reviewMargin: Double
+        /// SHA-256 of the server's synonym list file, and its folding ("none" or
+        /// "width-case"); both empty without one.
+        public var synonymsDigest: String
+        public var synonymsFolding: String
+
+        public init(
+            meddraVersion: String = "",
+            dictionaryDigest: String = "",
+            lltDigest: String = "",
+            weightsSHA256: String = "",
+            precision: String = "",
+            scorer: AdrnormV1.Scorer = .unspecified,
+            template: AdrnormV1.Template = .unspecified,
+            mode: AdrnormV1.RetrievalMode = .unspecified,
+            topK: UInt32 = 0,
+            threshold: Double = 0,
+            reviewMargin: Double = 0,
+            synonymsDigest: String = "",
+            synonymsFolding: String = ""
+        ) {
+            self.meddraVersion = meddraVersion
+            self.dictionaryDigest = dictionaryDigest
+            self.lltDigest = lltDigest
+            self.weightsSHA256 = weightsSHA256
+            self.precision = precision
+            self.scorer = scorer
+            self.template = template
+            self.mode = mode
+            self.topK = topK
+            self.threshold = threshold
+            self.reviewMargin = reviewMargin
+            self.synonymsDigest = synonymsDigest
+            self.synonymsFolding = synonymsFolding
         }
     }
 
@@ -351,6 +468,10 @@ public enum AdrnormV1 {
         /// The encoder arithmetic behind the probabilities ("fp32" or "int8");
         /// empty when no model scored them (SCORER_LEXICAL).
         public var precision: String
+        public var provenance: AdrnormV1.Provenance?
+        /// A human coder should look at this result; review_reason says why.
+        public var needsReview: Bool
+        public var reviewReason: AdrnormV1.ReviewReason
 
         public init(
             id: String = "",
@@ -361,7 +482,10 @@ public enum AdrnormV1 {
             threshold: Double = 0,
             error: AdrnormV1.ItemError? = nil,
             cached: Bool = false,
-            precision: String = ""
+            precision: String = "",
+            provenance: AdrnormV1.Provenance? = nil,
+            needsReview: Bool = false,
+            reviewReason: AdrnormV1.ReviewReason = .unspecified
         ) {
             self.id = id
             self.matches = matches
@@ -372,6 +496,9 @@ public enum AdrnormV1 {
             self.error = error
             self.cached = cached
             self.precision = precision
+            self.provenance = provenance
+            self.needsReview = needsReview
+            self.reviewReason = reviewReason
         }
     }
 
@@ -431,6 +558,11 @@ public enum AdrnormV1 {
         public var digest: String
         /// True for the synthetic demo dictionary: not MedDRA.
         public var synthetic: Bool
+        /// SHA-256 of the LLT coding table (README.md "Coding for E2B(R3)").
+        public var lltDigest: String
+        /// Every LLT has a code (false for a CSV without an llt_code column: its
+        /// aliases are coded with an empty llt_code).
+        public var lltCodes: Bool
 
         public init(
             source: String = "",
@@ -439,7 +571,9 @@ public enum AdrnormV1 {
             lltCount: UInt32 = 0,
             socCount: UInt32 = 0,
             digest: String = "",
-            synthetic: Bool = false
+            synthetic: Bool = false,
+            lltDigest: String = "",
+            lltCodes: Bool = false
         ) {
             self.source = source
             self.version = version
@@ -448,6 +582,8 @@ public enum AdrnormV1 {
             self.socCount = socCount
             self.digest = digest
             self.synthetic = synthetic
+            self.lltDigest = lltDigest
+            self.lltCodes = lltCodes
         }
     }
 
@@ -469,6 +605,9 @@ public enum AdrnormV1 {
         /// Pairs one client identity may have admitted at once, across its calls
         /// and connections; past it RESOURCE_EXHAUSTED at once.
         public var maxQueuedPairsPerClient: UInt64
+        /// A result is flagged for review when a candidate's probability lies
+        /// within this of the threshold (--review-margin).
+        public var reviewMargin: Double
 
         public init(
             topK: UInt32 = 0,
@@ -479,7 +618,8 @@ public enum AdrnormV1 {
             maxLength: UInt32 = 0,
             maxPairsPerRequest: UInt32 = 0,
             maxQueuedPairs: UInt64 = 0,
-            maxQueuedPairsPerClient: UInt64 = 0
+            maxQueuedPairsPerClient: UInt64 = 0,
+            reviewMargin: Double = 0
         ) {
             self.topK = topK
             self.threshold = threshold
@@ -490,6 +630,37 @@ public enum AdrnormV1 {
             self.maxPairsPerRequest = maxPairsPerRequest
             self.maxQueuedPairs = maxQueuedPairs
             self.maxQueuedPairsPerClient = maxQueuedPairsPerClient
+            self.reviewMargin = reviewMargin
+        }
+    }
+
+    /// The synonym list and the coding counters since the server started.
+    public struct CodingStats: Equatable, Sendable {
+        /// Normalizations answered from the synonym list.
+        public var synonymHits: UInt64
+        /// Normalizations flagged needs_review.
+        public var needsReview: UInt64
+        /// The synonym list (--synonyms): its path, SHA-256, folding and verbatim
+        /// count; empty and 0 without one.
+        public var synonymsSource: String
+        public var synonymsDigest: String
+        public var synonymsFolding: String
+        public var synonymEntries: UInt32
+
+        public init(
+            synonymHits: UInt64 = 0,
+            needsReview: UInt64 = 0,
+            synonymsSource: String = "",
+            synonymsDigest: String = "",
+            synonymsFolding: String = "",
+            synonymEntries: UInt32 = 0
+        ) {
+            self.synonymHits = synonymHits
+            self.needsReview = needsReview
+            self.synonymsSource = synonymsSource
+            self.synonymsDigest = synonymsDigest
+            self.synonymsFolding = synonymsFolding
+            self.synonymEntries = synonymEntries
         }
     }
 
@@ -522,6 +693,7 @@ public enum AdrnormV1 {
         public var dictionary: AdrnormV1.DictionaryInfo?
         public var defaults: AdrnormV1.Defaults?
         public var cache: AdrnormV1.CacheStats?
+        public var coding: AdrnormV1.CodingStats?
 
         public init(
             serverName: String = "",
@@ -530,7 +702,8 @@ public enum AdrnormV1 {
             model: AdrnormV1.ModelInfo? = nil,
             dictionary: AdrnormV1.DictionaryInfo? = nil,
             defaults: AdrnormV1.Defaults? = nil,
-            cache: AdrnormV1.CacheStats? = nil
+            cache: AdrnormV1.CacheStats? = nil,
+            coding: AdrnormV1.CodingStats? = nil
         ) {
             self.serverName = serverName
             self.serverVersion = serverVersion
@@ -539,6 +712,7 @@ public enum AdrnormV1 {
             self.dictionary = dictionary
             self.defaults = defaults
             self.cache = cache
+            self.coding = coding
         }
     }
 

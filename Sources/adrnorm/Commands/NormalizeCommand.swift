@@ -14,7 +14,11 @@ struct Normalize: ParsableCommand {
             line, in UTF-8 or, with --input-encoding gb18030, GB18030/GBK. --emit pairs (default) writes prediction JSONL (the schema of docs/PIPELINE.md §Data formats), one line per retrieved \
             candidate, with prob_1 and pred_label (prob_1 ≥ --threshold); it feeds `adrnorm evaluate`. \
             --emit mentions writes one line per mention in the mention-result schema of docs/PIPELINE.md \
-            §Mention results (adrnorm.mention_result/1, the same as adrnorm call normalize and the Python CLI). Progress and the final report \
+            §Mention results (adrnorm.mention_result/1, the same as adrnorm call normalize and the Python CLI); --emit review \
+            writes only the mentions flagged needs_review, in that shape. Each match carries the LLT to code it with \
+            (llt: llt_code, llt_name, how) and its source; each mention result carries needs_review, review_reason and \
+            the provenance needed to reproduce it. With --synonyms, a mention the list names is coded from the list \
+            without scoring. Progress and the final report \
             go to stderr. A bad input line (one that does not decode included) or an invalid mention stops the run with \
             its file and line number, unless --on-error skip, which skips and reports it; a run in which every line was skipped fails (exit 1). \
             Settings are checked before any input is read: a bad flag fails at once, never line by line. \
@@ -39,7 +43,7 @@ struct Normalize: ParsableCommand {
     var mode: RetrievalMode = .bm25
     @Option(help: "Scorer: model (the cross-encoder) or lexical (the retrieval-only baseline).")
     var scorer: ScorerKind?
-    @Option(help: "Output rows: pairs (prediction JSONL, one per candidate) or mentions (one per mention).")
+    @Option(help: "Output rows: pairs (prediction JSONL, one per candidate), mentions (one per mention) or review (one per mention flagged needs_review).")
     var emit: Emit = .pairs
     @OptionGroup var inputEncoding: InputEncodingOption
     @Option(name: .customLong("on-error"),
@@ -50,6 +54,7 @@ struct Normalize: ParsableCommand {
     enum Emit: String, CaseIterable, ExpressibleByArgument {
         case pairs
         case mentions
+        case review
     }
     @Option(name: .customLong("in-flight"), help: "Mentions in flight at once, so their pairs share scoring batches.")
     var inFlight: Int = 32
@@ -77,7 +82,7 @@ struct Normalize: ParsableCommand {
         let results = OrderedResults<Result<NormalizationResult, NormalizationError>>()
         var next = 0
         var skipped = input.skipped
-        var written = (mentions: 0, rows: 0)
+        var written = (mentions: 0, rows: 0, review: 0, synonym: 0)
         let started = ContinuousClock.now
 
         func drain(waitForAll: Bool) throws {
@@ -88,6 +93,8 @@ struct Normalize: ParsableCommand {
                 case .success(let r):
                     written.rows += write(r, for: line.mention, precision: precision, to: sink)
                     written.mentions += 1
+                    if r.needsReview { written.review += 1 }
+                    if r.matches.first?.source == .synonym { written.synonym += 1 }
                 case .failure(let error):
                     let problem = MentionInputError(file: self.input, line: line.number, problem: "\(error)")
                     guard onError == .skip else { throw problem }
@@ -123,7 +130,9 @@ struct Normalize: ParsableCommand {
         let cache = pipeline.cacheStatistics
         Stderr.write("adrnorm normalize: \(written.mentions) mention(s) normalized, \(written.rows) row(s) written, "
                      + String(format: "%.1f mentions/s", Double(written.mentions) / max(seconds, 1e-9))
-                     + ", scorer \(scorerKind.rawValue), cache \(cache.hits) hit(s) / \(cache.misses) miss(es)\n")
+                     + ", scorer \(scorerKind.rawValue), cache \(cache.hits) hit(s) / \(cache.misses) miss(es)"
+                     + ", \(written.review) flagged needs_review"
+                     + (pipelineOptions.synonyms == nil ? "" : ", \(written.synonym) coded from the synonym list") + "\n")
         if input.blankLines > 0 { Stderr.write("adrnorm normalize: \(input.blankLines) blank line(s) ignored\n") }
         if !skipped.isEmpty {
             Stderr.write("adrnorm normalize: \(skipped.count) line(s) skipped (--on-error skip):\n")
@@ -174,7 +183,8 @@ struct Normalize: ParsableCommand {
 
     /// Writes one mention's rows; returns how many.
     private func write(_ r: NormalizationResult, for mention: MentionRecord, precision: String, to sink: OutputSink) -> Int {
-        if emit == .mentions {
+        if emit == .review && !r.needsReview { return 0 }
+        if emit == .mentions || emit == .review {
             var result = MentionResultJSON(r, precision: precision)
             if mention.hasGold { result.gold = (mention.goldPTCodes, mention.goldSOCCodes) }
             sink.write(result.line() + "\n")
@@ -183,6 +193,7 @@ struct Normalize: ParsableCommand {
         for c in r.candidates {
             let label = mention.hasGold ? (mention.goldPTCodes.contains { $0.utf8.elementsEqual(c.term.ptCode.utf8) } ? 1 : 0) : nil
             var prediction = PairRecord.Prediction(prob1: c.probability, predLabel: c.probability >= r.threshold ? 1 : 0)
+            prediction.llt = r.matches.first { $0.candidateIndex == c.candidateIndex }?.llt
             if let score = c.score {
                 prediction.logit0 = Double(score.notMatchLogit)
                 prediction.logit1 = Double(score.matchLogit)

@@ -412,6 +412,51 @@ void   adrnorm__v1__normalize_request__free_unpacked
   assert(message->base.descriptor == &adrnorm__v1__normalize_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   adrnorm__v1__coded_llt__init
+                     (Adrnorm__V1__CodedLLT         *message)
+{
+  static const Adrnorm__V1__CodedLLT init_value = ADRNORM__V1__CODED_LLT__INIT;
+  *message = init_value;
+}
+size_t adrnorm__v1__coded_llt__get_packed_size
+                     (const Adrnorm__V1__CodedLLT *message)
+{
+  assert(message->base.descriptor == &adrnorm__v1__coded_llt__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t adrnorm__v1__coded_llt__pack
+                     (const Adrnorm__V1__CodedLLT *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &adrnorm__v1__coded_llt__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t adrnorm__v1__coded_llt__pack_to_buffer
+                     (const Adrnorm__V1__CodedLLT *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &adrnorm__v1__coded_llt__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Adrnorm__V1__CodedLLT *
+       adrnorm__v1__coded_llt__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Adrnorm__V1__CodedLLT *)
+     protobuf_c_message_unpack (&adrnorm__v1__coded_llt__descriptor,
+                                allocator, len, data);
+}
+void   adrnorm__v1__coded_llt__free_unpacked
+                     (Adrnorm__V1__CodedLLT *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &adrnorm__v1__coded_llt__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   adrnorm__v1__matched_term__init
                      (Adrnorm__V1__MatchedTerm         *message)
 {
@@ -455,6 +500,51 @@ void   adrnorm__v1__matched_term__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &adrnorm__v1__matched_term__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   adrnorm__v1__provenance__init
+                     (Adrnorm__V1__Provenance         *message)
+{
+  static const Adrnorm__V1__Provenance init_value = ADRNORM__V1__PROVENANCE__INIT;
+  *message = init_value;
+}
+size_t adrnorm__v1__provenance__get_packed_size
+                     (const Adrnorm__V1__Provenance *message)
+{
+  assert(message->base.descriptor == &adrnorm__v1__provenance__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t adrnorm__v1__provenance__pack
+                     (const Adrnorm__V1__Provenance *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &adrnorm__v1__provenance__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t adrnorm__v1__provenance__pack_to_buffer
+                     (const Adrnorm__V1__Provenance *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &adrnorm__v1__provenance__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Adrnorm__V1__Provenance *
+       adrnorm__v1__provenance__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Adrnorm__V1__Provenance *)
+     protobuf_c_message_unpack (&adrnorm__v1__provenance__descriptor,
+                                allocator, len, data);
+}
+void   adrnorm__v1__provenance__free_unpacked
+                     (Adrnorm__V1__Provenance *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &adrnorm__v1__provenance__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   adrnorm__v1__scored_candidate__init
@@ -821,6 +911,51 @@ void   adrnorm__v1__defaults__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &adrnorm__v1__defaults__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   adrnorm__v1__coding_stats__init
+                     (Adrnorm__V1__CodingStats         *message)
+{
+  static const Adrnorm__V1__CodingStats init_value = ADRNORM__V1__CODING_STATS__INIT;
+  *message = init_value;
+}
+size_t adrnorm__v1__coding_stats__get_packed_size
+                     (const Adrnorm__V1__CodingStats *message)
+{
+  assert(message->base.descriptor == &adrnorm__v1__coding_stats__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t adrnorm__v1__coding_stats__pack
+                     (const Adrnorm__V1__CodingStats *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &adrnorm__v1__coding_stats__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t adrnorm__v1__coding_stats__pack_to_buffer
+                     (const Adrnorm__V1__CodingStats *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &adrnorm__v1__coding_stats__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Adrnorm__V1__CodingStats *
+       adrnorm__v1__coding_stats__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Adrnorm__V1__CodingStats *)
+     protobuf_c_message_unpack (&adrnorm__v1__coding_stats__descriptor,
+                                allocator, len, data);
+}
+void   adrnorm__v1__coding_stats__free_unpacked
+                     (Adrnorm__V1__CodingStats *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &adrnorm__v1__coding_stats__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   adrnorm__v1__cache_stats__init
@@ -1722,7 +1857,71 @@ const ProtobufCMessageDescriptor adrnorm__v1__normalize_request__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__normalize_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__matched_term__field_descriptors[3] =
+static const ProtobufCFieldDescriptor adrnorm__v1__coded_llt__field_descriptors[3] =
+{
+  {
+    "llt_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodedLLT, llt_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "llt_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodedLLT, llt_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "how",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodedLLT, how),
+    &adrnorm__v1__lltchoice__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned adrnorm__v1__coded_llt__field_indices_by_name[] = {
+  2,   /* field[2] = how */
+  0,   /* field[0] = llt_code */
+  1,   /* field[1] = llt_name */
+};
+static const ProtobufCIntRange adrnorm__v1__coded_llt__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor adrnorm__v1__coded_llt__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.CodedLLT",
+  "CodedLLT",
+  "Adrnorm__V1__CodedLLT",
+  "adrnorm.v1",
+  sizeof(Adrnorm__V1__CodedLLT),
+  3,
+  adrnorm__v1__coded_llt__field_descriptors,
+  adrnorm__v1__coded_llt__field_indices_by_name,
+  1,  adrnorm__v1__coded_llt__number_ranges,
+  (ProtobufCMessageInit) adrnorm__v1__coded_llt__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor adrnorm__v1__matched_term__field_descriptors[5] =
 {
   {
     "term",
@@ -1760,16 +1959,42 @@ static const ProtobufCFieldDescriptor adrnorm__v1__matched_term__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "llt",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__MatchedTerm, llt),
+    &adrnorm__v1__coded_llt__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__MatchedTerm, source),
+    &adrnorm__v1__match_source__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__matched_term__field_indices_by_name[] = {
+  3,   /* field[3] = llt */
   1,   /* field[1] = probability */
   2,   /* field[2] = retrieval_rank */
+  4,   /* field[4] = source */
   0,   /* field[0] = term */
 };
 static const ProtobufCIntRange adrnorm__v1__matched_term__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__matched_term__descriptor =
 {
@@ -1779,11 +2004,205 @@ const ProtobufCMessageDescriptor adrnorm__v1__matched_term__descriptor =
   "Adrnorm__V1__MatchedTerm",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__MatchedTerm),
-  3,
+  5,
   adrnorm__v1__matched_term__field_descriptors,
   adrnorm__v1__matched_term__field_indices_by_name,
   1,  adrnorm__v1__matched_term__number_ranges,
   (ProtobufCMessageInit) adrnorm__v1__matched_term__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor adrnorm__v1__provenance__field_descriptors[13] =
+{
+  {
+    "meddra_version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, meddra_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dictionary_digest",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, dictionary_digest),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "llt_digest",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, llt_digest),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "weights_sha256",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, weights_sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "precision",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, precision),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scorer",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, scorer),
+    &adrnorm__v1__scorer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "template",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, template_),
+    &adrnorm__v1__template__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mode",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, mode),
+    &adrnorm__v1__retrieval_mode__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_k",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, top_k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "threshold",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, threshold),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "review_margin",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, review_margin),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synonyms_digest",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, synonyms_digest),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synonyms_folding",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Provenance, synonyms_folding),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned adrnorm__v1__provenance__field_indices_by_name[] = {
+  1,   /* field[1] = dictionary_digest */
+  2,   /* field[2] = llt_digest */
+  0,   /* field[0] = meddra_version */
+  7,   /* field[7] = mode */
+  4,   /* field[4] = precision */
+  10,   /* field[10] = review_margin */
+  5,   /* field[5] = scorer */
+  11,   /* field[11] = synonyms_digest */
+  12,   /* field[12] = synonyms_folding */
+  6,   /* field[6] = template */
+  9,   /* field[9] = threshold */
+  8,   /* field[8] = top_k */
+  3,   /* field[3] = weights_sha256 */
+};
+static const ProtobufCIntRange adrnorm__v1__provenance__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor adrnorm__v1__provenance__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.Provenance",
+  "Provenance",
+  "Adrnorm__V1__Provenance",
+  "adrnorm.v1",
+  sizeof(Adrnorm__V1__Provenance),
+  13,
+  adrnorm__v1__provenance__field_descriptors,
+  adrnorm__v1__provenance__field_indices_by_name,
+  1,  adrnorm__v1__provenance__number_ranges,
+  (ProtobufCMessageInit) adrnorm__v1__provenance__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor adrnorm__v1__scored_candidate__field_descriptors[4] =
@@ -2004,7 +2423,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__item_error__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__item_error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__normalize_response__field_descriptors[9] =
+static const ProtobufCFieldDescriptor adrnorm__v1__normalize_response__field_descriptors[12] =
 {
   {
     "id",
@@ -2114,13 +2533,52 @@ static const ProtobufCFieldDescriptor adrnorm__v1__normalize_response__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "provenance",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__NormalizeResponse, provenance),
+    &adrnorm__v1__provenance__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "needs_review",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__NormalizeResponse, needs_review),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "review_reason",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__NormalizeResponse, review_reason),
+    &adrnorm__v1__review_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__normalize_response__field_indices_by_name[] = {
   7,   /* field[7] = cached */
   6,   /* field[6] = error */
   0,   /* field[0] = id */
   1,   /* field[1] = matches */
+  10,   /* field[10] = needs_review */
   8,   /* field[8] = precision */
+  9,   /* field[9] = provenance */
+  11,   /* field[11] = review_reason */
   4,   /* field[4] = scorer */
   5,   /* field[5] = threshold */
   3,   /* field[3] = timings */
@@ -2129,7 +2587,7 @@ static const unsigned adrnorm__v1__normalize_response__field_indices_by_name[] =
 static const ProtobufCIntRange adrnorm__v1__normalize_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__normalize_response__descriptor =
 {
@@ -2139,7 +2597,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__normalize_response__descriptor =
   "Adrnorm__V1__NormalizeResponse",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__NormalizeResponse),
-  9,
+  12,
   adrnorm__v1__normalize_response__field_descriptors,
   adrnorm__v1__normalize_response__field_indices_by_name,
   1,  adrnorm__v1__normalize_response__number_ranges,
@@ -2357,7 +2815,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__model_info__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__model_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__dictionary_info__field_descriptors[7] =
+static const ProtobufCFieldDescriptor adrnorm__v1__dictionary_info__field_descriptors[9] =
 {
   {
     "source",
@@ -2443,10 +2901,36 @@ static const ProtobufCFieldDescriptor adrnorm__v1__dictionary_info__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "llt_digest",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__DictionaryInfo, llt_digest),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "llt_codes",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__DictionaryInfo, llt_codes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__dictionary_info__field_indices_by_name[] = {
   5,   /* field[5] = digest */
+  8,   /* field[8] = llt_codes */
   3,   /* field[3] = llt_count */
+  7,   /* field[7] = llt_digest */
   2,   /* field[2] = pt_count */
   4,   /* field[4] = soc_count */
   0,   /* field[0] = source */
@@ -2456,7 +2940,7 @@ static const unsigned adrnorm__v1__dictionary_info__field_indices_by_name[] = {
 static const ProtobufCIntRange adrnorm__v1__dictionary_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__dictionary_info__descriptor =
 {
@@ -2466,14 +2950,14 @@ const ProtobufCMessageDescriptor adrnorm__v1__dictionary_info__descriptor =
   "Adrnorm__V1__DictionaryInfo",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__DictionaryInfo),
-  7,
+  9,
   adrnorm__v1__dictionary_info__field_descriptors,
   adrnorm__v1__dictionary_info__field_indices_by_name,
   1,  adrnorm__v1__dictionary_info__number_ranges,
   (ProtobufCMessageInit) adrnorm__v1__dictionary_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__defaults__field_descriptors[9] =
+static const ProtobufCFieldDescriptor adrnorm__v1__defaults__field_descriptors[10] =
 {
   {
     "top_k",
@@ -2583,6 +3067,18 @@ static const ProtobufCFieldDescriptor adrnorm__v1__defaults__field_descriptors[9
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "review_margin",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__Defaults, review_margin),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__defaults__field_indices_by_name[] = {
   5,   /* field[5] = max_length */
@@ -2590,6 +3086,7 @@ static const unsigned adrnorm__v1__defaults__field_indices_by_name[] = {
   6,   /* field[6] = max_pairs_per_request */
   7,   /* field[7] = max_queued_pairs */
   8,   /* field[8] = max_queued_pairs_per_client */
+  9,   /* field[9] = review_margin */
   3,   /* field[3] = scorer */
   2,   /* field[2] = template */
   1,   /* field[1] = threshold */
@@ -2598,7 +3095,7 @@ static const unsigned adrnorm__v1__defaults__field_indices_by_name[] = {
 static const ProtobufCIntRange adrnorm__v1__defaults__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__defaults__descriptor =
 {
@@ -2608,11 +3105,114 @@ const ProtobufCMessageDescriptor adrnorm__v1__defaults__descriptor =
   "Adrnorm__V1__Defaults",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__Defaults),
-  9,
+  10,
   adrnorm__v1__defaults__field_descriptors,
   adrnorm__v1__defaults__field_indices_by_name,
   1,  adrnorm__v1__defaults__number_ranges,
   (ProtobufCMessageInit) adrnorm__v1__defaults__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor adrnorm__v1__coding_stats__field_descriptors[6] =
+{
+  {
+    "synonym_hits",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodingStats, synonym_hits),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "needs_review",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodingStats, needs_review),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synonyms_source",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodingStats, synonyms_source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synonyms_digest",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodingStats, synonyms_digest),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synonyms_folding",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodingStats, synonyms_folding),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synonym_entries",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__CodingStats, synonym_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned adrnorm__v1__coding_stats__field_indices_by_name[] = {
+  1,   /* field[1] = needs_review */
+  5,   /* field[5] = synonym_entries */
+  0,   /* field[0] = synonym_hits */
+  3,   /* field[3] = synonyms_digest */
+  4,   /* field[4] = synonyms_folding */
+  2,   /* field[2] = synonyms_source */
+};
+static const ProtobufCIntRange adrnorm__v1__coding_stats__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor adrnorm__v1__coding_stats__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.CodingStats",
+  "CodingStats",
+  "Adrnorm__V1__CodingStats",
+  "adrnorm.v1",
+  sizeof(Adrnorm__V1__CodingStats),
+  6,
+  adrnorm__v1__coding_stats__field_descriptors,
+  adrnorm__v1__coding_stats__field_indices_by_name,
+  1,  adrnorm__v1__coding_stats__number_ranges,
+  (ProtobufCMessageInit) adrnorm__v1__coding_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor adrnorm__v1__cache_stats__field_descriptors[4] =
@@ -2692,7 +3292,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__cache_stats__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__cache_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descriptors[8] =
 {
   {
     "server_name",
@@ -2778,9 +3378,22 @@ static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "coding",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__InfoResponse, coding),
+    &adrnorm__v1__coding_stats__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__info_response__field_indices_by_name[] = {
   6,   /* field[6] = cache */
+  7,   /* field[7] = coding */
   5,   /* field[5] = defaults */
   4,   /* field[4] = dictionary */
   3,   /* field[3] = model */
@@ -2791,7 +3404,7 @@ static const unsigned adrnorm__v1__info_response__field_indices_by_name[] = {
 static const ProtobufCIntRange adrnorm__v1__info_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor =
 {
@@ -2801,7 +3414,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor =
   "Adrnorm__V1__InfoResponse",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__InfoResponse),
-  7,
+  8,
   adrnorm__v1__info_response__field_descriptors,
   adrnorm__v1__info_response__field_indices_by_name,
   1,  adrnorm__v1__info_response__number_ranges,
@@ -2984,6 +3597,102 @@ const ProtobufCEnumDescriptor adrnorm__v1__scorer__descriptor =
   adrnorm__v1__scorer__enum_values_by_name,
   1,
   adrnorm__v1__scorer__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue adrnorm__v1__lltchoice__enum_values_by_number[5] =
+{
+  { "LLT_CHOICE_UNSPECIFIED", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_UNSPECIFIED", 0 },
+  { "LLT_CHOICE_EXACT", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_EXACT", 1 },
+  { "LLT_CHOICE_CLOSEST", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_CLOSEST", 2 },
+  { "LLT_CHOICE_PT_LLT", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_PT_LLT", 3 },
+  { "LLT_CHOICE_SYNONYM", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_SYNONYM", 4 },
+};
+static const ProtobufCIntRange adrnorm__v1__lltchoice__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex adrnorm__v1__lltchoice__enum_values_by_name[5] =
+{
+  { "LLT_CHOICE_CLOSEST", 2 },
+  { "LLT_CHOICE_EXACT", 1 },
+  { "LLT_CHOICE_PT_LLT", 3 },
+  { "LLT_CHOICE_SYNONYM", 4 },
+  { "LLT_CHOICE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor adrnorm__v1__lltchoice__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.LLTChoice",
+  "LLTChoice",
+  "Adrnorm__V1__LLTChoice",
+  "adrnorm.v1",
+  5,
+  adrnorm__v1__lltchoice__enum_values_by_number,
+  5,
+  adrnorm__v1__lltchoice__enum_values_by_name,
+  1,
+  adrnorm__v1__lltchoice__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue adrnorm__v1__match_source__enum_values_by_number[4] =
+{
+  { "MATCH_SOURCE_UNSPECIFIED", "ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_UNSPECIFIED", 0 },
+  { "MATCH_SOURCE_MODEL", "ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_MODEL", 1 },
+  { "MATCH_SOURCE_LEXICAL", "ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_LEXICAL", 2 },
+  { "MATCH_SOURCE_SYNONYM", "ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_SYNONYM", 3 },
+};
+static const ProtobufCIntRange adrnorm__v1__match_source__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex adrnorm__v1__match_source__enum_values_by_name[4] =
+{
+  { "MATCH_SOURCE_LEXICAL", 2 },
+  { "MATCH_SOURCE_MODEL", 1 },
+  { "MATCH_SOURCE_SYNONYM", 3 },
+  { "MATCH_SOURCE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor adrnorm__v1__match_source__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.MatchSource",
+  "MatchSource",
+  "Adrnorm__V1__MatchSource",
+  "adrnorm.v1",
+  4,
+  adrnorm__v1__match_source__enum_values_by_number,
+  4,
+  adrnorm__v1__match_source__enum_values_by_name,
+  1,
+  adrnorm__v1__match_source__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue adrnorm__v1__review_reason__enum_values_by_number[3] =
+{
+  { "REVIEW_REASON_UNSPECIFIED", "ADRNORM__V1__REVIEW_REASON__REVIEW_REASON_UNSPECIFIED", 0 },
+  { "REVIEW_REASON_NO_MATCH", "ADRNORM__V1__REVIEW_REASON__REVIEW_REASON_NO_MATCH", 1 },
+  { "REVIEW_REASON_NEAR_THRESHOLD", "ADRNORM__V1__REVIEW_REASON__REVIEW_REASON_NEAR_THRESHOLD", 2 },
+};
+static const ProtobufCIntRange adrnorm__v1__review_reason__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex adrnorm__v1__review_reason__enum_values_by_name[3] =
+{
+  { "REVIEW_REASON_NEAR_THRESHOLD", 2 },
+  { "REVIEW_REASON_NO_MATCH", 1 },
+  { "REVIEW_REASON_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor adrnorm__v1__review_reason__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.ReviewReason",
+  "ReviewReason",
+  "Adrnorm__V1__ReviewReason",
+  "adrnorm.v1",
+  3,
+  adrnorm__v1__review_reason__enum_values_by_number,
+  3,
+  adrnorm__v1__review_reason__enum_values_by_name,
+  1,
+  adrnorm__v1__review_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor adrnorm__v1__normalizer__method_descriptors[6] =

@@ -25,7 +25,9 @@ typedef struct Adrnorm__V1__ScoreRequest Adrnorm__V1__ScoreRequest;
 typedef struct Adrnorm__V1__PairScore Adrnorm__V1__PairScore;
 typedef struct Adrnorm__V1__ScoreResponse Adrnorm__V1__ScoreResponse;
 typedef struct Adrnorm__V1__NormalizeRequest Adrnorm__V1__NormalizeRequest;
+typedef struct Adrnorm__V1__CodedLLT Adrnorm__V1__CodedLLT;
 typedef struct Adrnorm__V1__MatchedTerm Adrnorm__V1__MatchedTerm;
+typedef struct Adrnorm__V1__Provenance Adrnorm__V1__Provenance;
 typedef struct Adrnorm__V1__ScoredCandidate Adrnorm__V1__ScoredCandidate;
 typedef struct Adrnorm__V1__Timings Adrnorm__V1__Timings;
 typedef struct Adrnorm__V1__ItemError Adrnorm__V1__ItemError;
@@ -35,6 +37,7 @@ typedef struct Adrnorm__V1__ModelInfo Adrnorm__V1__ModelInfo;
 typedef struct Adrnorm__V1__ModelInfo__Id2labelEntry Adrnorm__V1__ModelInfo__Id2labelEntry;
 typedef struct Adrnorm__V1__DictionaryInfo Adrnorm__V1__DictionaryInfo;
 typedef struct Adrnorm__V1__Defaults Adrnorm__V1__Defaults;
+typedef struct Adrnorm__V1__CodingStats Adrnorm__V1__CodingStats;
 typedef struct Adrnorm__V1__CacheStats Adrnorm__V1__CacheStats;
 typedef struct Adrnorm__V1__InfoResponse Adrnorm__V1__InfoResponse;
 typedef struct Adrnorm__V1__HealthRequest Adrnorm__V1__HealthRequest;
@@ -110,6 +113,66 @@ typedef enum _Adrnorm__V1__Scorer {
   ADRNORM__V1__SCORER__SCORER_LEXICAL = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__SCORER)
 } Adrnorm__V1__Scorer;
+/*
+ * How the LLT of a matched PT was chosen (README.md "Coding for E2B(R3)").
+ */
+typedef enum _Adrnorm__V1__LLTChoice {
+  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_UNSPECIFIED = 0,
+  /*
+   * a current LLT of the PT named exactly as the trimmed mention
+   */
+  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_EXACT = 1,
+  /*
+   * the most similar current LLT of the PT (ties by LLT code)
+   */
+  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_CLOSEST = 2,
+  /*
+   * the PT's own LLT: no current LLT similar enough
+   */
+  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_PT_LLT = 3,
+  /*
+   * the LLT the server's synonym list maps the mention to
+   */
+  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_SYNONYM = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__LLTCHOICE)
+} Adrnorm__V1__LLTChoice;
+/*
+ * What decided that a PT matches.
+ */
+typedef enum _Adrnorm__V1__MatchSource {
+  ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_UNSPECIFIED = 0,
+  /*
+   * the cross-encoder's prob_1 reached the threshold
+   */
+  ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_MODEL = 1,
+  /*
+   * the lexical score reached the threshold
+   */
+  ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_LEXICAL = 2,
+  /*
+   * the synonym list lists the mention (nothing scored)
+   */
+  ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_SYNONYM = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__MATCH_SOURCE)
+} Adrnorm__V1__MatchSource;
+/*
+ * Why a result needs a human coder.
+ */
+typedef enum _Adrnorm__V1__ReviewReason {
+  /*
+   * no review needed
+   */
+  ADRNORM__V1__REVIEW_REASON__REVIEW_REASON_UNSPECIFIED = 0,
+  /*
+   * no PT reached the threshold
+   */
+  ADRNORM__V1__REVIEW_REASON__REVIEW_REASON_NO_MATCH = 1,
+  /*
+   * a candidate's probability is within review_margin of the threshold
+   */
+  ADRNORM__V1__REVIEW_REASON__REVIEW_REASON_NEAR_THRESHOLD = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__REVIEW_REASON)
+} Adrnorm__V1__ReviewReason;
 
 /* --- messages --- */
 
@@ -339,6 +402,24 @@ struct  Adrnorm__V1__NormalizeRequest
 
 
 /*
+ * The LLT a matched PT is coded with (ICH E2B(R3) E.i.2.1b).
+ */
+struct  Adrnorm__V1__CodedLLT
+{
+  ProtobufCMessage base;
+  /*
+   * Empty when the dictionary has no code for it (a CSV without llt_code).
+   */
+  char *llt_code;
+  char *llt_name;
+  Adrnorm__V1__LLTChoice how;
+};
+#define ADRNORM__V1__CODED_LLT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__coded_llt__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ADRNORM__V1__LLTCHOICE__LLT_CHOICE_UNSPECIFIED }
+
+
+/*
  * A PT whose probability reached the threshold.
  */
 struct  Adrnorm__V1__MatchedTerm
@@ -346,17 +427,72 @@ struct  Adrnorm__V1__MatchedTerm
   ProtobufCMessage base;
   Adrnorm__V1__PreferredTerm *term;
   /*
-   * prob_1 (or the lexical score, per `scorer`).
+   * prob_1 (or the lexical score, per `scorer`); 1 for a synonym-list hit.
    */
   double probability;
   /*
-   * BM25 rank of this PT among the retrieved candidates (1-based).
+   * BM25 rank of this PT among the retrieved candidates (1-based); 0 for a
+   * synonym-list hit (nothing retrieved).
    */
   uint32_t retrieval_rank;
+  /*
+   * The LLT to code this PT with.
+   */
+  Adrnorm__V1__CodedLLT *llt;
+  Adrnorm__V1__MatchSource source;
 };
 #define ADRNORM__V1__MATCHED_TERM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__matched_term__descriptor) \
-    , NULL, 0, 0 }
+    , NULL, 0, 0, NULL, ADRNORM__V1__MATCH_SOURCE__MATCH_SOURCE_UNSPECIFIED }
+
+
+/*
+ * What a response was produced with: enough to reproduce it. The digests
+ * and the version equal Info's.
+ */
+struct  Adrnorm__V1__Provenance
+{
+  ProtobufCMessage base;
+  /*
+   * The dictionary's MedDRA version (release file or --dictionary-version);
+   * empty when unknown.
+   */
+  char *meddra_version;
+  /*
+   * Info.dictionary.digest (the candidate list).
+   */
+  char *dictionary_digest;
+  /*
+   * Info.dictionary.llt_digest (the LLT coding table).
+   */
+  char *llt_digest;
+  /*
+   * SHA-256 of model.safetensors (sha256sum's); empty when no model scored.
+   */
+  char *weights_sha256;
+  /*
+   * "fp32" or "int8"; empty when no model scored.
+   */
+  char *precision;
+  Adrnorm__V1__Scorer scorer;
+  Adrnorm__V1__Template template_;
+  Adrnorm__V1__RetrievalMode mode;
+  /*
+   * The top_k and threshold applied (defaults resolved, top_k capped).
+   */
+  uint32_t top_k;
+  double threshold;
+  double review_margin;
+  /*
+   * SHA-256 of the server's synonym list file, and its folding ("none" or
+   * "width-case"); both empty without one.
+   */
+  char *synonyms_digest;
+  char *synonyms_folding;
+};
+#define ADRNORM__V1__PROVENANCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__provenance__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, ADRNORM__V1__RETRIEVAL_MODE__RETRIEVAL_MODE_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -442,10 +578,16 @@ struct  Adrnorm__V1__NormalizeResponse
    * empty when no model scored them (SCORER_LEXICAL).
    */
   char *precision;
+  Adrnorm__V1__Provenance *provenance;
+  /*
+   * A human coder should look at this result; review_reason says why.
+   */
+  protobuf_c_boolean needs_review;
+  Adrnorm__V1__ReviewReason review_reason;
 };
 #define ADRNORM__V1__NORMALIZE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__normalize_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string, NULL, 0, ADRNORM__V1__REVIEW_REASON__REVIEW_REASON_UNSPECIFIED }
 
 
 /*
@@ -527,10 +669,19 @@ struct  Adrnorm__V1__DictionaryInfo
    * True for the synthetic demo dictionary: not MedDRA.
    */
   protobuf_c_boolean synthetic;
+  /*
+   * SHA-256 of the LLT coding table (README.md "Coding for E2B(R3)").
+   */
+  char *llt_digest;
+  /*
+   * Every LLT has a code (false for a CSV without an llt_code column: its
+   * aliases are coded with an empty llt_code).
+   */
+  protobuf_c_boolean llt_codes;
 };
 #define ADRNORM__V1__DICTIONARY_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__dictionary_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -561,10 +712,43 @@ struct  Adrnorm__V1__Defaults
    * and connections; past it RESOURCE_EXHAUSTED at once.
    */
   uint64_t max_queued_pairs_per_client;
+  /*
+   * A result is flagged for review when a candidate's probability lies
+   * within this of the threshold (--review-margin).
+   */
+  double review_margin;
 };
 #define ADRNORM__V1__DEFAULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__defaults__descriptor) \
-    , 0, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, 0, 0, 0, 0 }
+    , 0, 0, ADRNORM__V1__TEMPLATE__TEMPLATE_UNSPECIFIED, ADRNORM__V1__SCORER__SCORER_UNSPECIFIED, 0, 0, 0, 0, 0, 0 }
+
+
+/*
+ * The synonym list and the coding counters since the server started.
+ */
+struct  Adrnorm__V1__CodingStats
+{
+  ProtobufCMessage base;
+  /*
+   * Normalizations answered from the synonym list.
+   */
+  uint64_t synonym_hits;
+  /*
+   * Normalizations flagged needs_review.
+   */
+  uint64_t needs_review;
+  /*
+   * The synonym list (--synonyms): its path, SHA-256, folding and verbatim
+   * count; empty and 0 without one.
+   */
+  char *synonyms_source;
+  char *synonyms_digest;
+  char *synonyms_folding;
+  uint32_t synonym_entries;
+};
+#define ADRNORM__V1__CODING_STATS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__coding_stats__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -596,10 +780,11 @@ struct  Adrnorm__V1__InfoResponse
   Adrnorm__V1__DictionaryInfo *dictionary;
   Adrnorm__V1__Defaults *defaults;
   Adrnorm__V1__CacheStats *cache;
+  Adrnorm__V1__CodingStats *coding;
 };
 #define ADRNORM__V1__INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, NULL }
 
 
 /*
@@ -798,6 +983,25 @@ Adrnorm__V1__NormalizeRequest *
 void   adrnorm__v1__normalize_request__free_unpacked
                      (Adrnorm__V1__NormalizeRequest *message,
                       ProtobufCAllocator *allocator);
+/* Adrnorm__V1__CodedLLT methods */
+void   adrnorm__v1__coded_llt__init
+                     (Adrnorm__V1__CodedLLT         *message);
+size_t adrnorm__v1__coded_llt__get_packed_size
+                     (const Adrnorm__V1__CodedLLT   *message);
+size_t adrnorm__v1__coded_llt__pack
+                     (const Adrnorm__V1__CodedLLT   *message,
+                      uint8_t             *out);
+size_t adrnorm__v1__coded_llt__pack_to_buffer
+                     (const Adrnorm__V1__CodedLLT   *message,
+                      ProtobufCBuffer     *buffer);
+Adrnorm__V1__CodedLLT *
+       adrnorm__v1__coded_llt__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   adrnorm__v1__coded_llt__free_unpacked
+                     (Adrnorm__V1__CodedLLT *message,
+                      ProtobufCAllocator *allocator);
 /* Adrnorm__V1__MatchedTerm methods */
 void   adrnorm__v1__matched_term__init
                      (Adrnorm__V1__MatchedTerm         *message);
@@ -816,6 +1020,25 @@ Adrnorm__V1__MatchedTerm *
                       const uint8_t       *data);
 void   adrnorm__v1__matched_term__free_unpacked
                      (Adrnorm__V1__MatchedTerm *message,
+                      ProtobufCAllocator *allocator);
+/* Adrnorm__V1__Provenance methods */
+void   adrnorm__v1__provenance__init
+                     (Adrnorm__V1__Provenance         *message);
+size_t adrnorm__v1__provenance__get_packed_size
+                     (const Adrnorm__V1__Provenance   *message);
+size_t adrnorm__v1__provenance__pack
+                     (const Adrnorm__V1__Provenance   *message,
+                      uint8_t             *out);
+size_t adrnorm__v1__provenance__pack_to_buffer
+                     (const Adrnorm__V1__Provenance   *message,
+                      ProtobufCBuffer     *buffer);
+Adrnorm__V1__Provenance *
+       adrnorm__v1__provenance__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   adrnorm__v1__provenance__free_unpacked
+                     (Adrnorm__V1__Provenance *message,
                       ProtobufCAllocator *allocator);
 /* Adrnorm__V1__ScoredCandidate methods */
 void   adrnorm__v1__scored_candidate__init
@@ -972,6 +1195,25 @@ Adrnorm__V1__Defaults *
 void   adrnorm__v1__defaults__free_unpacked
                      (Adrnorm__V1__Defaults *message,
                       ProtobufCAllocator *allocator);
+/* Adrnorm__V1__CodingStats methods */
+void   adrnorm__v1__coding_stats__init
+                     (Adrnorm__V1__CodingStats         *message);
+size_t adrnorm__v1__coding_stats__get_packed_size
+                     (const Adrnorm__V1__CodingStats   *message);
+size_t adrnorm__v1__coding_stats__pack
+                     (const Adrnorm__V1__CodingStats   *message,
+                      uint8_t             *out);
+size_t adrnorm__v1__coding_stats__pack_to_buffer
+                     (const Adrnorm__V1__CodingStats   *message,
+                      ProtobufCBuffer     *buffer);
+Adrnorm__V1__CodingStats *
+       adrnorm__v1__coding_stats__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   adrnorm__v1__coding_stats__free_unpacked
+                     (Adrnorm__V1__CodingStats *message,
+                      ProtobufCAllocator *allocator);
 /* Adrnorm__V1__CacheStats methods */
 void   adrnorm__v1__cache_stats__init
                      (Adrnorm__V1__CacheStats         *message);
@@ -1077,8 +1319,14 @@ typedef void (*Adrnorm__V1__ScoreResponse_Closure)
 typedef void (*Adrnorm__V1__NormalizeRequest_Closure)
                  (const Adrnorm__V1__NormalizeRequest *message,
                   void *closure_data);
+typedef void (*Adrnorm__V1__CodedLLT_Closure)
+                 (const Adrnorm__V1__CodedLLT *message,
+                  void *closure_data);
 typedef void (*Adrnorm__V1__MatchedTerm_Closure)
                  (const Adrnorm__V1__MatchedTerm *message,
+                  void *closure_data);
+typedef void (*Adrnorm__V1__Provenance_Closure)
+                 (const Adrnorm__V1__Provenance *message,
                   void *closure_data);
 typedef void (*Adrnorm__V1__ScoredCandidate_Closure)
                  (const Adrnorm__V1__ScoredCandidate *message,
@@ -1106,6 +1354,9 @@ typedef void (*Adrnorm__V1__DictionaryInfo_Closure)
                   void *closure_data);
 typedef void (*Adrnorm__V1__Defaults_Closure)
                  (const Adrnorm__V1__Defaults *message,
+                  void *closure_data);
+typedef void (*Adrnorm__V1__CodingStats_Closure)
+                 (const Adrnorm__V1__CodingStats *message,
                   void *closure_data);
 typedef void (*Adrnorm__V1__CacheStats_Closure)
                  (const Adrnorm__V1__CacheStats *message,
@@ -1194,6 +1445,9 @@ void adrnorm__v1__normalizer__health(ProtobufCService *service,
 extern const ProtobufCEnumDescriptor    adrnorm__v1__template__descriptor;
 extern const ProtobufCEnumDescriptor    adrnorm__v1__retrieval_mode__descriptor;
 extern const ProtobufCEnumDescriptor    adrnorm__v1__scorer__descriptor;
+extern const ProtobufCEnumDescriptor    adrnorm__v1__lltchoice__descriptor;
+extern const ProtobufCEnumDescriptor    adrnorm__v1__match_source__descriptor;
+extern const ProtobufCEnumDescriptor    adrnorm__v1__review_reason__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__preferred_term__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__retrieve_request__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__retrieved_candidate__descriptor;
@@ -1203,7 +1457,9 @@ extern const ProtobufCMessageDescriptor adrnorm__v1__score_request__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__pair_score__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__score_response__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__normalize_request__descriptor;
+extern const ProtobufCMessageDescriptor adrnorm__v1__coded_llt__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__matched_term__descriptor;
+extern const ProtobufCMessageDescriptor adrnorm__v1__provenance__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__scored_candidate__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__timings__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__item_error__descriptor;
@@ -1213,6 +1469,7 @@ extern const ProtobufCMessageDescriptor adrnorm__v1__model_info__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__model_info__id2label_entry__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__dictionary_info__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__defaults__descriptor;
+extern const ProtobufCMessageDescriptor adrnorm__v1__coding_stats__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__cache_stats__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__health_request__descriptor;
