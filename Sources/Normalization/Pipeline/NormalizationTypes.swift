@@ -95,6 +95,24 @@ public struct Provenance: Sendable, Equatable {
     public var synonymsDigest: String
     /// How verbatims were compared ("" without a synonym list).
     public var synonymsFolding: String
+
+    public init(medDRAVersion: String, dictionaryDigest: String, lltDigest: String, weightsSHA256: String,
+                precision: String, scorer: ScorerKind, template: CandidateTemplate, mode: RetrievalMode, topK: Int,
+                threshold: Double, reviewMargin: Double, synonymsDigest: String, synonymsFolding: String) {
+        self.medDRAVersion = medDRAVersion
+        self.dictionaryDigest = dictionaryDigest
+        self.lltDigest = lltDigest
+        self.weightsSHA256 = weightsSHA256
+        self.precision = precision
+        self.scorer = scorer
+        self.template = template
+        self.mode = mode
+        self.topK = topK
+        self.threshold = threshold
+        self.reviewMargin = reviewMargin
+        self.synonymsDigest = synonymsDigest
+        self.synonymsFolding = synonymsFolding
+    }
 }
 
 /// A retrieved candidate with its probability.
