@@ -57,6 +57,13 @@ struct MentionResultShapeTests {
             #expect(tx["llt_names"] as? [String] == ty["llt_names"] as? [String])
             #expect(abs((x["probability"] as? Double ?? -1) - (y["probability"] as? Double ?? 1)) <= 1e-6)
             #expect(x["retrieval_rank"] as? Int == y["retrieval_rank"] as? Int)
+            #expect(x["llt"] as? [String: String] != nil && x["llt"] as? [String: String] == y["llt"] as? [String: String])
+            #expect(x["source"] as? String == "model" && y["source"] as? String == "model")
+        }
+        for r in [a, b, s] {
+            #expect(r["needs_review"] is Bool && r["review_reason"] is String)
+            let p = try #require(r["provenance"] as? [String: Any])
+            #expect(p["top_k"] as? Int == 20 && p["template"] as? String == "full" && p["dictionary_digest"] is String)
         }
         let top = try #require(b["top_scored"] as? [[String: Any]])
         #expect(top.count == 2 && top.allSatisfy { $0["bm25_score"] is Double && $0["term"] is [String: Any] })

@@ -26,12 +26,14 @@ enum DemoServer {
         catch { preconditionFailure("demo model: \(error)") }
     }()
 
-    static func start(scheduling: ScoringSchedulerConfiguration = .init(), cache: Int = 0)
+    static func start(scheduling: ScoringSchedulerConfiguration = .init(), cache: Int = 0,
+                      configure: (inout PipelineConfiguration) -> Void = { _ in })
         throws -> (RPCServer, NormalizationPipeline)
     {
         var c = PipelineConfiguration()
         c.scheduling = scheduling
         c.cacheCapacity = cache
+        configure(&c)
         let pipeline = try NormalizationPipeline(dictionary: dictionary, model: model, modelDigest: "demo", configuration: c)
         let service = PipelineService(pipeline: pipeline, description: .init(
             serverVersion: "test", modelName: "demo", modelIsSynthetic: true, dictionaryIsSynthetic: true))
