@@ -26,7 +26,7 @@ from typing import Any, Dict, Iterator, List, Optional, TextIO, Tuple
 
 from .client import Client
 from .errors import ClientConfigError, RPCError
-from .types import NormalizeRequest, NormalizeResult, Template
+from .types import NormalizeRequest, NormalizeResult, Template, _lower
 
 _PROG = "python -m adrnorm_client"
 
@@ -266,14 +266,22 @@ def _term_json(t: Any) -> Dict[str, Any]:
             "soc_code": t.soc_code}
 
 
+def _match_json(m: Any) -> Dict[str, Any]:
+    d: Dict[str, Any] = {"term": _term_json(m.term), "probability": m.probability,
+                         "retrieval_rank": m.retrieval_rank}
+    if m.llt is not None:
+        d["llt"] = {"llt_code": m.llt.llt_code, "llt_name": m.llt.llt_name, "how": _lower(m.llt.how)}
+    d["source"] = _lower(m.source)
+    return d
+
+
 def _result_json(r: NormalizeResult, mention: str) -> dict:
     d: Dict[str, Any] = {"schema": MENTION_RESULT_SCHEMA, "id": r.id, "mention": mention}
     if not r.ok:
         d["error"] = {"code": r.error.code.name, "message": r.error.message}  # type: ignore[union-attr]
         return d
     d["pt_codes"] = list(r.pt_codes)
-    d["matches"] = [{"term": _term_json(m.term), "probability": m.probability,
-                     "retrieval_rank": m.retrieval_rank} for m in r.matches]
+    d["matches"] = [_match_json(m) for m in r.matches]
     if r.top_scored:
         d["top_scored"] = [{"term": _term_json(c.term), "probability": c.probability,
                             "retrieval_rank": c.retrieval_rank, "bm25_score": c.bm25_score}
@@ -282,6 +290,17 @@ def _result_json(r: NormalizeResult, mention: str) -> dict:
     d["threshold"] = r.threshold
     d["precision"] = r.precision
     d["cached"] = r.cached
+    d["needs_review"] = r.needs_review
+    d["review_reason"] = _lower(r.review_reason)
+    if r.provenance is not None:
+        p = r.provenance
+        d["provenance"] = {
+            "meddra_version": p.meddra_version, "dictionary_digest": p.dictionary_digest,
+            "llt_digest": p.llt_digest, "weights_sha256": p.weights_sha256, "precision": p.precision,
+            "scorer": _lower(p.scorer), "template": _lower(p.template),
+            "mode": "exact" if int(p.mode) == 2 else "bm25", "top_k": p.top_k,
+            "threshold": p.threshold, "review_margin": p.review_margin,
+            "synonyms_digest": p.synonyms_digest, "synonyms_folding": p.synonyms_folding}
     if r.timings is not None:
         t = r.timings
         d["timings"] = {"retrieval_ms": t.retrieval_ms, "tokenization_ms": t.tokenization_ms,

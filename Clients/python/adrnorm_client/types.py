@@ -15,12 +15,12 @@ from ._proto.adrnorm.v1 import normalizer_pb2 as pb
 from .errors import StatusCode
 
 __all__ = [
-    "Template", "RetrievalMode", "Scorer", "HealthStatus",
+    "Template", "RetrievalMode", "Scorer", "HealthStatus", "LLTChoice", "MatchSource", "ReviewReason",
     "PreferredTerm", "RetrievedCandidate", "RetrieveResult",
     "ScorePair", "PairScore",
-    "NormalizeRequest", "MatchedTerm", "ScoredCandidate", "Timings", "ItemError",
-    "NormalizeResult",
-    "ModelInfo", "DictionaryInfo", "Defaults", "CacheStats", "ServerInfo",
+    "NormalizeRequest", "CodedLLT", "MatchedTerm", "ScoredCandidate", "Timings", "ItemError",
+    "Provenance", "NormalizeResult",
+    "ModelInfo", "DictionaryInfo", "Defaults", "CacheStats", "CodingStats", "ServerInfo",
 ]
 
 
@@ -62,13 +62,46 @@ class HealthStatus(_NamedIntEnum):
     NOT_SERVING = 2
 
 
+class LLTChoice(_NamedIntEnum):
+    """How the LLT of a matched PT was chosen (README "Coding for E2B(R3)")."""
+
+    UNSPECIFIED = 0
+    EXACT = 1  #: a current LLT of the PT named exactly as the trimmed mention
+    CLOSEST = 2  #: the most similar current LLT of the PT (ties by LLT code)
+    PT_LLT = 3  #: the PT's own LLT: no current LLT similar enough
+    SYNONYM = 4  #: the LLT the server's synonym list maps the mention to
+
+
+class MatchSource(_NamedIntEnum):
+    """What decided that a PT matches."""
+
+    UNSPECIFIED = 0
+    MODEL = 1  #: the cross-encoder's probability reached the threshold
+    LEXICAL = 2  #: the lexical score reached the threshold
+    SYNONYM = 3  #: the synonym list lists the mention (nothing scored)
+
+
+class ReviewReason(_NamedIntEnum):
+    """Why a result needs a human coder."""
+
+    UNSPECIFIED = 0  #: no review needed
+    NO_MATCH = 1  #: no PT reached the threshold
+    NEAR_THRESHOLD = 2  #: a candidate's probability is within the review margin of the threshold
+
+
 def _enum(cls, value: int):
     # A dict lookup: calling the enum class costs more on the hot path. A
     # newer server's value stays a plain number.
     return _MEMBERS[cls].get(value, value)
 
 
-_MEMBERS = {cls: {m.value: m for m in cls} for cls in (Template, RetrievalMode, Scorer, HealthStatus)}
+_MEMBERS = {cls: {m.value: m for m in cls}
+            for cls in (Template, RetrievalMode, Scorer, HealthStatus, LLTChoice, MatchSource, ReviewReason)}
+
+
+def _lower(value: Union[enum.IntEnum, int]) -> str:
+    # "model", "near_threshold"; "" for UNSPECIFIED or a newer server's number.
+    return value.name.lower() if isinstance(value, enum.IntEnum) and value.value != 0 else ""
 
 
 @dataclass(frozen=True)
@@ -173,12 +206,24 @@ class NormalizeRequest:
 
 
 @dataclass(frozen=True)
+class CodedLLT:
+    """The LLT a matched PT is coded with (ICH E2B(R3) E.i.2.1b)."""
+
+    llt_code: str  #: empty when the dictionary has no code for it
+    llt_name: str
+    how: Union[LLTChoice, int] = LLTChoice.UNSPECIFIED
+
+
+@dataclass(frozen=True)
 class MatchedTerm:
-    """A PT whose probability reached the threshold."""
+    """A PT whose probability reached the threshold (or that the server's
+    synonym list names: probability 1, ``retrieval_rank`` 0)."""
 
     term: PreferredTerm
     probability: float
     retrieval_rank: int  #: BM25 rank among the retrieved candidates, 1-based
+    llt: Optional[CodedLLT] = None  #: the LLT to code this PT with
+    source: Union[MatchSource, int] = MatchSource.UNSPECIFIED
 
 
 @dataclass(frozen=True)
@@ -212,6 +257,32 @@ class ItemError:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What a result was produced with: enough to reproduce it. The version
+    and the digests equal :meth:`Client.info`'s."""
+
+    meddra_version: str = ""  #: empty when the server does not know it
+    dictionary_digest: str = ""
+    llt_digest: str = ""
+    weights_sha256: str = ""  #: SHA-256 of model.safetensors; empty when no model scored
+    precision: str = ""  #: "fp32" or "int8"; empty when no model scored
+    scorer: Union[Scorer, int] = Scorer.UNSPECIFIED
+    template: Union[Template, int] = Template.UNSPECIFIED
+    mode: Union[RetrievalMode, int] = RetrievalMode.UNSPECIFIED
+    top_k: int = 0
+    threshold: float = 0.0
+    review_margin: float = 0.0
+    synonyms_digest: str = ""  #: SHA-256 of the server's synonym list; empty without one
+    synonyms_folding: str = ""
+
+    @classmethod
+    def _from_proto(cls, m: pb.Provenance) -> "Provenance":
+        return cls(m.meddra_version, m.dictionary_digest, m.llt_digest, m.weights_sha256, m.precision,
+                   _enum(Scorer, m.scorer), _enum(Template, m.template), _enum(RetrievalMode, m.mode),
+                   m.top_k, m.threshold, m.review_margin, m.synonyms_digest, m.synonyms_folding)
+
+
+@dataclass(frozen=True)
 class NormalizeResult:
     """The normalization of one mention: every PT with probability ≥
     ``threshold``, best first (possibly none). In a stream, a failed item has
@@ -228,6 +299,10 @@ class NormalizeResult:
     #: the encoder arithmetic behind the probabilities ("fp32" or "int8";
     #: empty for the lexical scorer)
     precision: str = ""
+    provenance: Optional[Provenance] = None
+    #: a human coder should look at this result; ``review_reason`` says why
+    needs_review: bool = False
+    review_reason: Union[ReviewReason, int] = ReviewReason.UNSPECIFIED
 
     @property
     def ok(self) -> bool:
@@ -246,13 +321,18 @@ class NormalizeResult:
         t = m.timings
         return cls(
             m.id,
-            tuple(MatchedTerm(PreferredTerm._from_proto(x.term), x.probability, x.retrieval_rank)
+            tuple(MatchedTerm(PreferredTerm._from_proto(x.term), x.probability, x.retrieval_rank,
+                              CodedLLT(x.llt.llt_code, x.llt.llt_name, _enum(LLTChoice, x.llt.how))
+                              if x.HasField("llt") else None,
+                              _enum(MatchSource, x.source))
                   for x in m.matches),
             tuple(ScoredCandidate(PreferredTerm._from_proto(x.term), x.probability,
                                   x.bm25_score, x.retrieval_rank) for x in m.top_scored),
             Timings(t.retrieval_ms, t.tokenization_ms, t.queue_wait_ms, t.inference_ms,
                     t.total_ms) if m.HasField("timings") else None,
-            _enum(Scorer, m.scorer), m.threshold, None, m.cached, m.precision)
+            _enum(Scorer, m.scorer), m.threshold, None, m.cached, m.precision,
+            Provenance._from_proto(m.provenance) if m.HasField("provenance") else None,
+            m.needs_review, _enum(ReviewReason, m.review_reason))
 
 
 @dataclass(frozen=True)
@@ -281,6 +361,8 @@ class DictionaryInfo:
     soc_count: int
     digest: str
     synthetic: bool = False  #: the demo dictionary: not MedDRA
+    llt_digest: str = ""  #: SHA-256 of the LLT coding table
+    llt_codes: bool = False  #: every LLT has a code (false for a CSV without llt_code)
 
 
 @dataclass(frozen=True)
@@ -301,6 +383,9 @@ class Defaults:
     max_queued_pairs: int = 0
     #: Pairs one client identity may have admitted at once (0: not reported).
     max_queued_pairs_per_client: int = 0
+    #: A result is flagged ``needs_review`` when a candidate's probability is
+    #: within this of the threshold.
+    review_margin: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -314,6 +399,18 @@ class CacheStats:
 
 
 @dataclass(frozen=True)
+class CodingStats:
+    """The server's synonym list and coding counters."""
+
+    synonym_hits: int = 0  #: normalizations answered from the synonym list
+    needs_review: int = 0  #: normalizations flagged needs_review
+    synonyms_source: str = ""  #: empty without a synonym list
+    synonyms_digest: str = ""
+    synonyms_folding: str = ""
+    synonym_entries: int = 0
+
+
+@dataclass(frozen=True)
 class ServerInfo:
     """The answer of :meth:`Client.info`."""
 
@@ -324,18 +421,22 @@ class ServerInfo:
     dictionary: DictionaryInfo
     defaults: Defaults
     cache: CacheStats
+    coding: CodingStats = field(default_factory=CodingStats)
 
     @classmethod
     def _from_proto(cls, m: pb.InfoResponse) -> "ServerInfo":
-        mo, d, df, c = m.model, m.dictionary, m.defaults, m.cache
+        mo, d, df, c, cs = m.model, m.dictionary, m.defaults, m.cache, m.coding
         return cls(
             m.server_name, m.server_version, m.protocol_version,
             ModelInfo(mo.name, mo.num_layers, mo.hidden_size, mo.max_length,
                       dict(sorted(mo.id2label.items())), mo.match_label_id,
                       mo.weights_sha256, mo.synthetic, mo.precision),
             DictionaryInfo(d.source, d.version, d.pt_count, d.llt_count, d.soc_count,
-                           d.digest, d.synthetic),
+                           d.digest, d.synthetic, d.llt_digest, d.llt_codes),
             Defaults(df.top_k, df.threshold, _enum(Template, df.template),
                      _enum(Scorer, df.scorer), df.max_mention_chars, df.max_length,
-                     df.max_pairs_per_request, df.max_queued_pairs, df.max_queued_pairs_per_client),
-            CacheStats(c.hits, c.misses, c.entries, c.capacity))
+                     df.max_pairs_per_request, df.max_queued_pairs, df.max_queued_pairs_per_client,
+                     df.review_margin),
+            CacheStats(c.hits, c.misses, c.entries, c.capacity),
+            CodingStats(cs.synonym_hits, cs.needs_review, cs.synonyms_source, cs.synonyms_digest,
+                        cs.synonyms_folding, cs.synonym_entries))

@@ -81,6 +81,23 @@ def _top_k(k: int) -> int:
     return min(100 if k == 0 else k, len(TERMS))
 
 
+REVIEW_MARGIN = 0.1
+_DICTIONARY_DIGEST, _LLT_DIGEST, _WEIGHTS = "0" * 64, "1" * 64, "2" * 64
+_CODING = {"needs_review": 0}
+
+
+def _llt(mention: str, i: int) -> pb.CodedLLT:
+    # As adrnorm's rule, with fake LLT codes (PT code + "-" + alias number):
+    # exact name, else the PT's own LLT (the fake has no "closest").
+    code, name, aliases = TERMS[i]
+    m = mention.strip()
+    if m == name:
+        return pb.CodedLLT(llt_code=code, llt_name=name, how=pb.LLT_CHOICE_EXACT)
+    if m in aliases:
+        return pb.CodedLLT(llt_code=f"{code}-{aliases.index(m) + 1}", llt_name=m, how=pb.LLT_CHOICE_EXACT)
+    return pb.CodedLLT(llt_code=code, llt_name=name, how=pb.LLT_CHOICE_PT_LLT)
+
+
 def normalize(req: pb.NormalizeRequest) -> pb.NormalizeResponse:
     _check_mention(req.mention)
     k = _top_k(req.top_k)
@@ -93,7 +110,18 @@ def normalize(req: pb.NormalizeRequest) -> pb.NormalizeResponse:
     resp = pb.NormalizeResponse(id=req.id, scorer=pb.SCORER_MODEL, threshold=threshold)
     for i, p, s, r in by_prob:
         if p >= threshold:
-            resp.matches.add(term=_term(i), probability=p, retrieval_rank=r)
+            resp.matches.add(term=_term(i), probability=p, retrieval_rank=r, llt=_llt(req.mention, i),
+                             source=pb.MATCH_SOURCE_MODEL)
+    if not resp.matches:
+        resp.review_reason = pb.REVIEW_REASON_NO_MATCH
+    elif any(abs(p - threshold) <= REVIEW_MARGIN for _, p, _, _ in scored):
+        resp.review_reason = pb.REVIEW_REASON_NEAR_THRESHOLD
+    resp.needs_review = resp.review_reason != pb.REVIEW_REASON_UNSPECIFIED
+    _CODING["needs_review"] += int(resp.needs_review)
+    resp.provenance.CopyFrom(pb.Provenance(
+        dictionary_digest=_DICTIONARY_DIGEST, llt_digest=_LLT_DIGEST, weights_sha256=_WEIGHTS, precision="fp32",
+        scorer=pb.SCORER_MODEL, template=req.template or pb.TEMPLATE_FULL, mode=req.mode or pb.RETRIEVAL_MODE_BM25,
+        top_k=k, threshold=threshold, review_margin=REVIEW_MARGIN))
     for i, p, s, r in by_prob[:req.return_top_scored]:
         resp.top_scored.add(term=_term(i), probability=p, bm25_score=s, retrieval_rank=r)
     resp.timings.total_ms = 0.01
@@ -140,12 +168,15 @@ def info() -> pb.InfoResponse:
     return pb.InfoResponse(
         server_name="adrnorm-fake", server_version="0.0-test", protocol_version=1,
         model=pb.ModelInfo(name="fake-overlap", num_layers=0, hidden_size=0, max_length=64,
-                           id2label={0: "not_match", 1: "match"}, match_label_id=1, synthetic=True),
+                           id2label={0: "not_match", 1: "match"}, match_label_id=1, synthetic=True,
+                           weights_sha256=_WEIGHTS, precision="fp32"),
         dictionary=pb.DictionaryInfo(source="fake", pt_count=len(TERMS), llt_count=2 * len(TERMS),
-                                     soc_count=1, digest="0" * 64, synthetic=True),
+                                     soc_count=1, digest=_DICTIONARY_DIGEST, synthetic=True,
+                                     llt_digest=_LLT_DIGEST, llt_codes=True),
         defaults=pb.Defaults(top_k=100, threshold=0.3, template=pb.TEMPLATE_FULL, scorer=pb.SCORER_MODEL,
-                             max_mention_chars=MAX_MENTION_CHARS, max_length=64),
-        cache=pb.CacheStats(capacity=0))
+                             max_mention_chars=MAX_MENTION_CHARS, max_length=64, review_margin=REVIEW_MARGIN),
+        cache=pb.CacheStats(capacity=0),
+        coding=pb.CodingStats(needs_review=_CODING["needs_review"]))
 
 
 class _Stream:

@@ -22,11 +22,17 @@ def test_normalize_texts(server, certs):
     # and adrnorm call normalize (docs/PIPELINE.md §Mention results).
     for x in lines:
         assert x["schema"] == "adrnorm.mention_result/1"
-        assert {"matches", "scorer", "threshold", "precision", "cached"} <= set(x)
+        assert {"matches", "scorer", "threshold", "precision", "cached", "needs_review",
+                "review_reason", "provenance"} <= set(x)
+        assert x["review_reason"] in ("", "no_match", "near_threshold")
+        assert x["needs_review"] == (x["review_reason"] != "")
+        assert x["provenance"]["top_k"] == 10 and x["provenance"]["template"] == "full"
         for m in x["matches"]:
             assert set(m["term"]) == {"pt_code", "pt_name", "llt_names", "hlt_name", "hlgt_name",
                                       "soc_name", "soc_code"}
             assert {"probability", "retrieval_rank"} <= set(m)
+            assert set(m["llt"]) == {"llt_code", "llt_name", "how"}
+            assert m["llt"]["how"] in ("exact", "closest", "pt_llt") and m["source"] == "model"
         assert x["pt_codes"] == [m["term"]["pt_code"] for m in x["matches"]]
     assert p.stderr == ""  # no progress bar for TEXT arguments
 

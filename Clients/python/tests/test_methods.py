@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from adrnorm_client import (HealthStatus, InvalidArgument, NormalizeRequest, RetrievalMode, ScorePair,
-                            StatusCode, Template)
+from adrnorm_client import (CodedLLT, HealthStatus, InvalidArgument, LLTChoice, MatchSource, NormalizeRequest,
+                            Provenance, RetrievalMode, ReviewReason, ScorePair, Scorer, StatusCode, Template)
 
 
 def test_health(client):
@@ -75,6 +75,35 @@ def test_normalize(client):
     assert r.top_scored[0].probability >= r.top_scored[-1].probability
     assert all(1 <= m.retrieval_rank <= 10 for m in r.matches)
     assert r.pt_codes == tuple(m.term.pt_code for m in r.matches)
+
+
+def test_normalize_codes_every_match_with_provenance_equal_to_info(client):
+    r = client.normalize("头疼", id="c", top_k=10, scorer=Scorer.LEXICAL)
+    assert r.ok and r.matches
+    for m in r.matches:
+        assert isinstance(m.llt, CodedLLT) and m.llt.llt_code and m.llt.llt_name
+        assert m.llt.how in (LLTChoice.EXACT, LLTChoice.CLOSEST, LLTChoice.PT_LLT)
+        assert m.source in (MatchSource.MODEL, MatchSource.LEXICAL)
+    assert any(m.llt.how == LLTChoice.EXACT and m.llt.llt_name == "头疼" for m in r.matches)
+    info = client.info()
+    p = r.provenance
+    assert isinstance(p, Provenance)
+    assert p.dictionary_digest == info.dictionary.digest and p.llt_digest == info.dictionary.llt_digest
+    assert p.meddra_version == info.dictionary.version
+    assert p.review_margin == info.defaults.review_margin
+    assert p.top_k == 10 and math.isclose(p.threshold, 0.3) and p.template == Template.FULL
+    if p.scorer == Scorer.MODEL:
+        assert p.weights_sha256 == info.model.weights_sha256 and p.precision == info.model.precision
+    assert info.dictionary.llt_codes is True
+    assert r.needs_review == (r.review_reason != ReviewReason.UNSPECIFIED)
+
+
+def test_normalize_flags_no_match_for_review(client):
+    before = client.info().coding.needs_review
+    r = client.normalize(NormalizeRequest("xyzxyz", id="n", top_k=5, threshold=0.99))
+    assert r.ok and not r.matches
+    assert r.needs_review and r.review_reason == ReviewReason.NO_MATCH
+    assert client.info().coding.needs_review >= before + 1
 
 
 def test_normalize_threshold_zero_is_not_the_default(client):
