@@ -148,6 +148,41 @@ class AdrnormClientTest {
     }
 
     @Test
+    void normalizeCodesEveryMatchWithProvenanceEqualToInfo() {
+        try (AdrnormClient c = client()) {
+            NormalizeResponse r = c.normalize(NormalizeRequest.newBuilder().setId("c").setMention("头痛").setTopK(5)
+                    .setScorer(dev.adrnorm.v1.Scorer.SCORER_LEXICAL).setMode(dev.adrnorm.v1.RetrievalMode.RETRIEVAL_MODE_EXACT).build());
+            assertFalse(r.getMatchesList().isEmpty());
+            for (MatchedTerm m : r.getMatchesList()) {
+                assertTrue(m.hasLlt() && !m.getLlt().getLltCode().isEmpty() && !m.getLlt().getLltName().isEmpty());
+                assertTrue(List.of(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT, dev.adrnorm.v1.LLTChoice.LLT_CHOICE_CLOSEST,
+                        dev.adrnorm.v1.LLTChoice.LLT_CHOICE_PT_LLT).contains(m.getLlt().getHow()));
+                assertTrue(m.getSource() == dev.adrnorm.v1.MatchSource.MATCH_SOURCE_MODEL
+                        || m.getSource() == dev.adrnorm.v1.MatchSource.MATCH_SOURCE_LEXICAL);
+            }
+            assertTrue(r.getMatchesList().stream().anyMatch(m ->
+                    m.getLlt().getHow() == dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT && m.getLlt().getLltName().equals("头痛")));
+            InfoResponse info = c.info();
+            var p = r.getProvenance();
+            assertTrue(r.hasProvenance());
+            assertEquals(info.getDictionary().getDigest(), p.getDictionaryDigest());
+            assertEquals(info.getDictionary().getLltDigest(), p.getLltDigest());
+            assertEquals(info.getDictionary().getVersion(), p.getMeddraVersion());
+            assertEquals(info.getDefaults().getReviewMargin(), p.getReviewMargin(), 0.0);
+            assertEquals(5, p.getTopK());
+            if (p.getScorer() == dev.adrnorm.v1.Scorer.SCORER_MODEL) {
+                assertEquals(info.getModel().getWeightsSha256(), p.getWeightsSha256());
+            }
+            assertTrue(info.getDictionary().getLltCodes());
+            assertEquals(r.getNeedsReview(), r.getReviewReason() != dev.adrnorm.v1.ReviewReason.REVIEW_REASON_UNSPECIFIED);
+
+            NormalizeResponse none = c.normalize(NormalizeRequest.newBuilder().setMention("xyzxyz").setTopK(3).setThreshold(0.99).build());
+            assertTrue(none.getMatchesList().isEmpty() && none.getNeedsReview());
+            assertEquals(dev.adrnorm.v1.ReviewReason.REVIEW_REASON_NO_MATCH, none.getReviewReason());
+        }
+    }
+
+    @Test
     void invalidArgumentIsATypedError() {
         try (AdrnormClient c = client()) {
             AdrnormException e = assertThrows(AdrnormException.class, () -> c.normalize("   "));

@@ -475,9 +475,13 @@ final class FakeServer implements TestServer {
                     case "/adrnorm.v1.Normalizer/Info":
                         return InfoResponse.newBuilder().setServerName("fake-adrnorm").setServerVersion("test").setProtocolVersion(1)
                                 .setModel(ModelInfo.newBuilder().setName("fake").setNumLayers(1).setHiddenSize(8).setMaxLength(64)
-                                        .putId2Label(0, "not_match").putId2Label(1, "match").setMatchLabelId(1).setSynthetic(true))
+                                        .putId2Label(0, "not_match").putId2Label(1, "match").setMatchLabelId(1).setSynthetic(true)
+                                        .setWeightsSha256(WEIGHTS).setPrecision("fp32"))
                                 .setDictionary(dev.adrnorm.v1.DictionaryInfo.newBuilder().setSource("fake").setPtCount(TERMS.size())
-                                        .setLltCount(TERMS.size()).setSynthetic(true))
+                                        .setLltCount(TERMS.size()).setSynthetic(true).setDigest(DIGEST).setLltDigest(LLT_DIGEST)
+                                        .setLltCodes(true))
+                                .setDefaults(dev.adrnorm.v1.Defaults.newBuilder().setTopK(TERMS.size()).setThreshold(0.3)
+                                        .setReviewMargin(REVIEW_MARGIN))
                                 .build().toByteString();
                     case "/adrnorm.v1.Normalizer/Retrieve":
                         return retrieve(RetrieveRequest.parseFrom(p)).toByteString();
@@ -570,6 +574,21 @@ final class FakeServer implements TestServer {
         return b.build();
     }
 
+    static final double REVIEW_MARGIN = 0.1;
+    static final String DIGEST = "0".repeat(64), LLT_DIGEST = "1".repeat(64), WEIGHTS = "2".repeat(64);
+
+    /** As adrnorm's rule, with fake LLT codes (PT code + alias number): exact name, else the PT's own LLT. */
+    static dev.adrnorm.v1.CodedLLT llt(String mention, PreferredTerm t) {
+        String m = mention.strip();
+        var b = dev.adrnorm.v1.CodedLLT.newBuilder();
+        if (m.equals(t.getPtName())) return b.setLltCode(t.getPtCode()).setLltName(m).setHow(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT).build();
+        int alias = t.getLltNamesList().indexOf(m);
+        if (alias >= 0) {
+            return b.setLltCode(t.getPtCode() + (alias + 1)).setLltName(m).setHow(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT).build();
+        }
+        return b.setLltCode(t.getPtCode()).setLltName(t.getPtName()).setHow(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_PT_LLT).build();
+    }
+
     static NormalizeResponse normalize(NormalizeRequest r) throws Failure, InterruptedException {
         String m = mention(r.getMention());
         double threshold = r.hasThreshold() ? r.getThreshold() : 0.3;
@@ -578,14 +597,26 @@ final class FakeServer implements TestServer {
         k = Math.min(k, TERMS.size());  // as adrnorm serve: capped to the dictionary
         NormalizeResponse.Builder b = NormalizeResponse.newBuilder().setId(r.getId()).setThreshold(threshold).setScorer(Scorer.SCORER_MODEL);
         List<Integer> order = ranking(m).subList(0, k);
+        boolean near = false;
         for (int i = 0; i < order.size(); i++) {
             PreferredTerm t = TERMS.get(order.get(i));
             double p = similarity(m, t.getPtName());
-            if (p >= threshold) b.addMatches(MatchedTerm.newBuilder().setTerm(t).setProbability(p).setRetrievalRank(i + 1));
+            near |= Math.abs(p - threshold) <= REVIEW_MARGIN;
+            if (p >= threshold) {
+                b.addMatches(MatchedTerm.newBuilder().setTerm(t).setProbability(p).setRetrievalRank(i + 1)
+                        .setLlt(llt(m, t)).setSource(dev.adrnorm.v1.MatchSource.MATCH_SOURCE_MODEL));
+            }
             if (i < r.getReturnTopScored()) {
                 b.addTopScored(ScoredCandidate.newBuilder().setTerm(t).setProbability(p).setBm25Score(p).setRetrievalRank(i + 1));
             }
         }
+        var reason = b.getMatchesCount() == 0 ? dev.adrnorm.v1.ReviewReason.REVIEW_REASON_NO_MATCH
+                : near ? dev.adrnorm.v1.ReviewReason.REVIEW_REASON_NEAR_THRESHOLD : dev.adrnorm.v1.ReviewReason.REVIEW_REASON_UNSPECIFIED;
+        b.setReviewReason(reason).setNeedsReview(reason != dev.adrnorm.v1.ReviewReason.REVIEW_REASON_UNSPECIFIED);
+        b.setProvenance(dev.adrnorm.v1.Provenance.newBuilder().setDictionaryDigest(DIGEST).setLltDigest(LLT_DIGEST)
+                .setWeightsSha256(WEIGHTS).setPrecision("fp32").setScorer(Scorer.SCORER_MODEL)
+                .setTemplate(dev.adrnorm.v1.Template.TEMPLATE_FULL).setMode(dev.adrnorm.v1.RetrievalMode.RETRIEVAL_MODE_BM25)
+                .setTopK(k).setThreshold(threshold).setReviewMargin(REVIEW_MARGIN));
         return b.build();
     }
 
