@@ -24,7 +24,8 @@ public class NormalizeExample {
 
             NormalizeResponse one = client.normalize("吃完药后一直犯困头晕");
             for (MatchedTerm m : one.getMatchesList()) {
-                System.out.printf("%s %s %.3f%n", m.getTerm().getPtCode(), m.getTerm().getPtName(), m.getProbability());
+                System.out.printf("%s %s %.3f, code with LLT %s %s (%s)%n", m.getTerm().getPtCode(), m.getTerm().getPtName(),
+                        m.getProbability(), m.getLlt().getLltCode(), m.getLlt().getLltName(), m.getLlt().getHow());
             }
 
             List<NormalizeRequest> batch = List.of(
