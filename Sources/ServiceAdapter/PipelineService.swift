@@ -335,11 +335,11 @@ public final class PipelineService: NormalizerService {
     }
 
     static func llt(_ l: CodedLLT) -> AdrnormV1.CodedLLT {
-        let how: AdrnormV1.LLTChoice = switch l.how {
-        case .exact: .lltChoiceExact
-        case .closest: .lltChoiceClosest
-        case .ptLLT: .lltChoicePtLLT
-        case .synonym: .lltChoiceSynonym
+        let how: AdrnormV1.LltChoice = switch l.how {
+        case .exact: .exact
+        case .closest: .closest
+        case .ptLLT: .ptLLT
+        case .synonym: .synonym
         }
         return AdrnormV1.CodedLLT(lltCode: l.code, lltName: l.name, how: how)
     }

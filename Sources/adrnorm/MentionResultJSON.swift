@@ -212,13 +212,13 @@ extension MentionResultJSON {
         }
     }
 
-    static func how(_ h: AdrnormV1.LLTChoice) -> String {
+    static func how(_ h: AdrnormV1.LltChoice) -> String {
         switch h {
-        case .lltChoiceUnspecified: ""
-        case .lltChoiceExact: CodedLLT.Choice.exact.rawValue
-        case .lltChoiceClosest: CodedLLT.Choice.closest.rawValue
-        case .lltChoicePtLLT: CodedLLT.Choice.ptLLT.rawValue
-        case .lltChoiceSynonym: CodedLLT.Choice.synonym.rawValue
+        case .unspecified: ""
+        case .exact: CodedLLT.Choice.exact.rawValue
+        case .closest: CodedLLT.Choice.closest.rawValue
+        case .ptLLT: CodedLLT.Choice.ptLLT.rawValue
+        case .synonym: CodedLLT.Choice.synonym.rawValue
         }
     }
 

@@ -24,7 +24,7 @@ import Wire
         let hit = try await client.normalize(.init(id: "h", mention: "头疼得厉害"))
         let match = try #require(hit.matches.first)
         #expect(hit.matches.count == 1 && match.term?.ptCode == "94000001" && match.source == .synonym)
-        #expect(match.llt == AdrnormV1.CodedLLT(lltCode: "95000001", lltName: "头疼", how: .lltChoiceSynonym))
+        #expect(match.llt == AdrnormV1.CodedLLT(lltCode: "95000001", lltName: "头疼", how: .synonym))
         #expect(match.retrievalRank == 0 && match.probability == 1 && !hit.needsReview && hit.reviewReason == .unspecified)
 
         let scored = try await client.normalize(.init(id: "m", mention: "吃完药后一直犯困头晕", topK: 20))
@@ -34,8 +34,8 @@ import Wire
         for (wire, local) in zip(scored.matches, direct.matches) {
             #expect(wire.source == .model)
             #expect(wire.llt?.lltCode == local.llt?.code && wire.llt?.lltName == local.llt?.name)
-            #expect(wire.llt?.how == .some(local.llt?.how == .exact ? .lltChoiceExact
-                                           : local.llt?.how == .closest ? .lltChoiceClosest : .lltChoicePtLLT))
+            #expect(wire.llt?.how == .some(local.llt?.how == .exact ? .exact
+                                           : local.llt?.how == .closest ? .closest : .ptLLT))
         }
         #expect(scored.needsReview == direct.needsReview)
 

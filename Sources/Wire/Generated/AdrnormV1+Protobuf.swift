@@ -226,7 +226,7 @@ extension AdrnormV1.CodedLLT {
         let m: UnsafeMutablePointer<Adrnorm__V1__CodedLLT> = arena.message(adrnorm__v1__coded_llt__init)
         m.pointee.llt_code = arena.string(self.lltCode)
         m.pointee.llt_name = arena.string(self.lltName)
-        m.pointee.how = Adrnorm__V1__LLTChoice(rawValue: self.how.rawValue)
+        m.pointee.how = Adrnorm__V1__LltChoice(rawValue: self.how.rawValue)
         return m
     }
 }

@@ -45,16 +45,16 @@ public enum AdrnormV1 {
     }
 
     /// How the LLT of a matched PT was chosen (README.md "Coding for E2B(R3)").
-    public enum LLTChoice: UInt32, Sendable, CaseIterable {
-        case lltChoiceUnspecified = 0
+    public enum LltChoice: UInt32, Sendable, CaseIterable {
+        case unspecified = 0
         /// a current LLT of the PT named exactly as the trimmed mention
-        case lltChoiceExact = 1
+        case exact = 1
         /// the most similar current LLT of the PT (ties by LLT code)
-        case lltChoiceClosest = 2
+        case closest = 2
         /// the PT's own LLT: no current LLT similar enough
-        case lltChoicePtLLT = 3
+        case ptLLT = 3
         /// the LLT the server's synonym list maps the mention to
-        case lltChoiceSynonym = 4
+        case synonym = 4
     }
 
     /// What decided that a PT matches.
@@ -296,12 +296,12 @@ public enum AdrnormV1 {
         /// Empty when the dictionary has no code for it (a CSV without llt_code).
         public var lltCode: String
         public var lltName: String
-        public var how: AdrnormV1.LLTChoice
+        public var how: AdrnormV1.LltChoice
 
         public init(
             lltCode: String = "",
             lltName: String = "",
-            how: AdrnormV1.LLTChoice = .lltChoiceUnspecified
+            how: AdrnormV1.LltChoice = .unspecified
         ) {
             self.lltCode = lltCode
             self.lltName = lltName

@@ -1890,7 +1890,7 @@ static const ProtobufCFieldDescriptor adrnorm__v1__coded_llt__field_descriptors[
     PROTOBUF_C_TYPE_ENUM,
     0,   /* quantifier_offset */
     offsetof(Adrnorm__V1__CodedLLT, how),
-    &adrnorm__v1__lltchoice__descriptor,
+    &adrnorm__v1__llt_choice__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -3599,18 +3599,18 @@ const ProtobufCEnumDescriptor adrnorm__v1__scorer__descriptor =
   adrnorm__v1__scorer__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue adrnorm__v1__lltchoice__enum_values_by_number[5] =
+static const ProtobufCEnumValue adrnorm__v1__llt_choice__enum_values_by_number[5] =
 {
-  { "LLT_CHOICE_UNSPECIFIED", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_UNSPECIFIED", 0 },
-  { "LLT_CHOICE_EXACT", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_EXACT", 1 },
-  { "LLT_CHOICE_CLOSEST", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_CLOSEST", 2 },
-  { "LLT_CHOICE_PT_LLT", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_PT_LLT", 3 },
-  { "LLT_CHOICE_SYNONYM", "ADRNORM__V1__LLTCHOICE__LLT_CHOICE_SYNONYM", 4 },
+  { "LLT_CHOICE_UNSPECIFIED", "ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_UNSPECIFIED", 0 },
+  { "LLT_CHOICE_EXACT", "ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_EXACT", 1 },
+  { "LLT_CHOICE_CLOSEST", "ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_CLOSEST", 2 },
+  { "LLT_CHOICE_PT_LLT", "ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_PT_LLT", 3 },
+  { "LLT_CHOICE_SYNONYM", "ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_SYNONYM", 4 },
 };
-static const ProtobufCIntRange adrnorm__v1__lltchoice__value_ranges[] = {
+static const ProtobufCIntRange adrnorm__v1__llt_choice__value_ranges[] = {
 {0, 0},{0, 5}
 };
-static const ProtobufCEnumValueIndex adrnorm__v1__lltchoice__enum_values_by_name[5] =
+static const ProtobufCEnumValueIndex adrnorm__v1__llt_choice__enum_values_by_name[5] =
 {
   { "LLT_CHOICE_CLOSEST", 2 },
   { "LLT_CHOICE_EXACT", 1 },
@@ -3618,19 +3618,19 @@ static const ProtobufCEnumValueIndex adrnorm__v1__lltchoice__enum_values_by_name
   { "LLT_CHOICE_SYNONYM", 4 },
   { "LLT_CHOICE_UNSPECIFIED", 0 },
 };
-const ProtobufCEnumDescriptor adrnorm__v1__lltchoice__descriptor =
+const ProtobufCEnumDescriptor adrnorm__v1__llt_choice__descriptor =
 {
   PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
-  "adrnorm.v1.LLTChoice",
-  "LLTChoice",
-  "Adrnorm__V1__LLTChoice",
+  "adrnorm.v1.LltChoice",
+  "LltChoice",
+  "Adrnorm__V1__LltChoice",
   "adrnorm.v1",
   5,
-  adrnorm__v1__lltchoice__enum_values_by_number,
+  adrnorm__v1__llt_choice__enum_values_by_number,
   5,
-  adrnorm__v1__lltchoice__enum_values_by_name,
+  adrnorm__v1__llt_choice__enum_values_by_name,
   1,
-  adrnorm__v1__lltchoice__value_ranges,
+  adrnorm__v1__llt_choice__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue adrnorm__v1__match_source__enum_values_by_number[4] =

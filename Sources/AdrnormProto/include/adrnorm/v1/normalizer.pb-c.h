@@ -116,26 +116,26 @@ typedef enum _Adrnorm__V1__Scorer {
 /*
  * How the LLT of a matched PT was chosen (README.md "Coding for E2B(R3)").
  */
-typedef enum _Adrnorm__V1__LLTChoice {
-  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_UNSPECIFIED = 0,
+typedef enum _Adrnorm__V1__LltChoice {
+  ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_UNSPECIFIED = 0,
   /*
    * a current LLT of the PT named exactly as the trimmed mention
    */
-  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_EXACT = 1,
+  ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_EXACT = 1,
   /*
    * the most similar current LLT of the PT (ties by LLT code)
    */
-  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_CLOSEST = 2,
+  ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_CLOSEST = 2,
   /*
    * the PT's own LLT: no current LLT similar enough
    */
-  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_PT_LLT = 3,
+  ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_PT_LLT = 3,
   /*
    * the LLT the server's synonym list maps the mention to
    */
-  ADRNORM__V1__LLTCHOICE__LLT_CHOICE_SYNONYM = 4
-    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__LLTCHOICE)
-} Adrnorm__V1__LLTChoice;
+  ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_SYNONYM = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ADRNORM__V1__LLT_CHOICE)
+} Adrnorm__V1__LltChoice;
 /*
  * What decided that a PT matches.
  */
@@ -412,11 +412,11 @@ struct  Adrnorm__V1__CodedLLT
    */
   char *llt_code;
   char *llt_name;
-  Adrnorm__V1__LLTChoice how;
+  Adrnorm__V1__LltChoice how;
 };
 #define ADRNORM__V1__CODED_LLT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__coded_llt__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ADRNORM__V1__LLTCHOICE__LLT_CHOICE_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, ADRNORM__V1__LLT_CHOICE__LLT_CHOICE_UNSPECIFIED }
 
 
 /*
@@ -1445,7 +1445,7 @@ void adrnorm__v1__normalizer__health(ProtobufCService *service,
 extern const ProtobufCEnumDescriptor    adrnorm__v1__template__descriptor;
 extern const ProtobufCEnumDescriptor    adrnorm__v1__retrieval_mode__descriptor;
 extern const ProtobufCEnumDescriptor    adrnorm__v1__scorer__descriptor;
-extern const ProtobufCEnumDescriptor    adrnorm__v1__lltchoice__descriptor;
+extern const ProtobufCEnumDescriptor    adrnorm__v1__llt_choice__descriptor;
 extern const ProtobufCEnumDescriptor    adrnorm__v1__match_source__descriptor;
 extern const ProtobufCEnumDescriptor    adrnorm__v1__review_reason__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__preferred_term__descriptor;

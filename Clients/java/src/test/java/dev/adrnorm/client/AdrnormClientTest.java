@@ -155,13 +155,13 @@ class AdrnormClientTest {
             assertFalse(r.getMatchesList().isEmpty());
             for (MatchedTerm m : r.getMatchesList()) {
                 assertTrue(m.hasLlt() && !m.getLlt().getLltCode().isEmpty() && !m.getLlt().getLltName().isEmpty());
-                assertTrue(List.of(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT, dev.adrnorm.v1.LLTChoice.LLT_CHOICE_CLOSEST,
-                        dev.adrnorm.v1.LLTChoice.LLT_CHOICE_PT_LLT).contains(m.getLlt().getHow()));
+                assertTrue(List.of(dev.adrnorm.v1.LltChoice.LLT_CHOICE_EXACT, dev.adrnorm.v1.LltChoice.LLT_CHOICE_CLOSEST,
+                        dev.adrnorm.v1.LltChoice.LLT_CHOICE_PT_LLT).contains(m.getLlt().getHow()));
                 assertTrue(m.getSource() == dev.adrnorm.v1.MatchSource.MATCH_SOURCE_MODEL
                         || m.getSource() == dev.adrnorm.v1.MatchSource.MATCH_SOURCE_LEXICAL);
             }
             assertTrue(r.getMatchesList().stream().anyMatch(m ->
-                    m.getLlt().getHow() == dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT && m.getLlt().getLltName().equals("头痛")));
+                    m.getLlt().getHow() == dev.adrnorm.v1.LltChoice.LLT_CHOICE_EXACT && m.getLlt().getLltName().equals("头痛")));
             InfoResponse info = c.info();
             var p = r.getProvenance();
             assertTrue(r.hasProvenance());

@@ -581,12 +581,12 @@ final class FakeServer implements TestServer {
     static dev.adrnorm.v1.CodedLLT llt(String mention, PreferredTerm t) {
         String m = mention.strip();
         var b = dev.adrnorm.v1.CodedLLT.newBuilder();
-        if (m.equals(t.getPtName())) return b.setLltCode(t.getPtCode()).setLltName(m).setHow(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT).build();
+        if (m.equals(t.getPtName())) return b.setLltCode(t.getPtCode()).setLltName(m).setHow(dev.adrnorm.v1.LltChoice.LLT_CHOICE_EXACT).build();
         int alias = t.getLltNamesList().indexOf(m);
         if (alias >= 0) {
-            return b.setLltCode(t.getPtCode() + (alias + 1)).setLltName(m).setHow(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_EXACT).build();
+            return b.setLltCode(t.getPtCode() + (alias + 1)).setLltName(m).setHow(dev.adrnorm.v1.LltChoice.LLT_CHOICE_EXACT).build();
         }
-        return b.setLltCode(t.getPtCode()).setLltName(t.getPtName()).setHow(dev.adrnorm.v1.LLTChoice.LLT_CHOICE_PT_LLT).build();
+        return b.setLltCode(t.getPtCode()).setLltName(t.getPtName()).setHow(dev.adrnorm.v1.LltChoice.LLT_CHOICE_PT_LLT).build();
     }
 
     static NormalizeResponse normalize(NormalizeRequest r) throws Failure, InterruptedException {
