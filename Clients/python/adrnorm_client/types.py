@@ -264,8 +264,8 @@ class Provenance:
     meddra_version: str = ""  #: empty when the server does not know it
     dictionary_digest: str = ""
     llt_digest: str = ""
-    weights_sha256: str = ""  #: SHA-256 of model.safetensors; empty when no model scored
-    precision: str = ""  #: "fp32" or "int8"; empty when no model scored
+    weights_sha256: str = ""  #: SHA-256 of model.safetensors; empty under the lexical scorer
+    precision: str = ""  #: "fp32" or "int8"; empty under the lexical scorer
     scorer: Union[Scorer, int] = Scorer.UNSPECIFIED
     template: Union[Template, int] = Template.UNSPECIFIED
     mode: Union[RetrievalMode, int] = RetrievalMode.UNSPECIFIED

@@ -80,10 +80,10 @@ public struct Provenance: Sendable, Equatable {
     public var dictionaryDigest: String
     /// SHA-256 of the LLT coding table (`CandidateDictionary.lltDigest`).
     public var lltDigest: String
-    /// SHA-256 of `model.safetensors` (as `sha256sum` prints it); "" when no
-    /// model scored the result (the lexical scorer).
+    /// SHA-256 of `model.safetensors` (as `sha256sum` prints it) under the
+    /// model scorer; "" under the lexical scorer.
     public var weightsSHA256: String
-    /// "fp32" or "int8"; "" when no model scored the result.
+    /// "fp32" or "int8" under the model scorer; "" under the lexical scorer.
     public var precision: String
     public var scorer: ScorerKind
     public var template: CandidateTemplate

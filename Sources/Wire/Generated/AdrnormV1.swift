@@ -346,9 +346,9 @@ public enum AdrnormV1 {
         public var dictionaryDigest: String
         /// Info.dictionary.llt_digest (the LLT coding table).
         public var lltDigest: String
-        /// SHA-256 of model.safetensors (sha256sum's); empty when no model scored.
+        /// SHA-256 of model.safetensors (sha256sum's) and the encoder arithmetic
+        /// ("fp32" or "int8") of the model scorer; both empty under SCORER_LEXICAL.
         public var weightsSHA256: String
-        /// "fp32" or "int8"; empty when no model scored.
         public var precision: String
         public var scorer: AdrnormV1.Scorer
         public var template: AdrnormV1.Template

@@ -467,12 +467,10 @@ struct  Adrnorm__V1__Provenance
    */
   char *llt_digest;
   /*
-   * SHA-256 of model.safetensors (sha256sum's); empty when no model scored.
+   * SHA-256 of model.safetensors (sha256sum's) and the encoder arithmetic
+   * ("fp32" or "int8") of the model scorer; both empty under SCORER_LEXICAL.
    */
   char *weights_sha256;
-  /*
-   * "fp32" or "int8"; empty when no model scored.
-   */
   char *precision;
   Adrnorm__V1__Scorer scorer;
   Adrnorm__V1__Template template_;
