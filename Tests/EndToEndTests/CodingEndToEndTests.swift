@@ -116,4 +116,26 @@ import Wire
         let refused = try AdrnormExecutable.run(["normalize", "--input", input.path, "--no-model", "--synonyms", badList.path])
         #expect(refused.status != 0 && refused.stderr.contains("\(badList.path):3: verbatim \"头疼\" is mapped to LLT 95000002"))
     }
+
+    @Test("a CSV without llt_code loads; stderr says its aliases have no code, and they are coded with an empty llt_code")
+    func uncodedCSV() throws {
+        let csv = try Self.temporaryFile("d.csv", """
+            pt_code,pt_name,llt_name,hlt_name,hlgt_name,soc_name
+            94000001,头痛,头疼,头痛NEC,头痛,神经系统疾病
+            94000002,恶心,想吐,恶心和呕吐症状,胃肠道症状,胃肠系统疾病
+
+            """)
+        let input = try Self.temporaryFile("m.txt", "头疼\n恶心\n")
+        defer { for f in [csv, input] { try? FileManager.default.removeItem(at: f) } }
+        let r = try AdrnormExecutable.run(["normalize", "--input", input.path, "--no-model", "--dictionary", csv.path,
+                                           "--mode", "exact", "--scorer", "lexical", "--emit", "mentions"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("the dictionary has no LLT codes (no llt_code column)"))
+        let llts = try r.stdout.split(separator: "\n").map {
+            let row = try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            return try #require((row["matches"] as? [[String: Any]])?.first?["llt"] as? [String: String])
+        }
+        #expect(llts == [["llt_code": "", "llt_name": "头疼", "how": "exact"],
+                         ["llt_code": "94000002", "llt_name": "恶心", "how": "exact"]])
+    }
 }
