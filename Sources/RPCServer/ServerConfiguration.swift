@@ -92,3 +92,18 @@ public struct ServerConfiguration: Sendable {
         self.serverName = serverName
     }
 }
+
+extension ServerConfiguration {
+    /// These limits as Info reports them.
+    public var wireLimits: AdrnormV1.ConnectionLimits {
+        func milliseconds(_ d: Duration?) -> UInt32 { d.map { UInt32(clamping: $0.saturatingNanoseconds / 1_000_000) } ?? 0 }
+        return AdrnormV1.ConnectionLimits(
+            maxConcurrentStreams: maxConcurrentStreams, initialStreamCredit: initialStreamCredit,
+            maxMetadataEntries: UInt32(Self.defaultMaxMetadataEntries), maxMetadataBytes: UInt32(Self.defaultMaxMetadataBytes),
+            maxRequestBytesPerConnection: UInt64(maxRequestBytesPerConnection), maxRequestBytes: UInt64(maxRequestBytes),
+            maxQueuedOutputBytesPerConnection: UInt64(maxQueuedOutputBytesPerConnection),
+            maxQueuedOutputBytes: UInt64(maxQueuedOutputBytes),
+            streamIdleTimeoutMs: milliseconds(streamIdleTimeout), writeTimeoutMs: milliseconds(writeTimeout),
+            idleTimeoutMs: milliseconds(idleTimeout))
+    }
+}

@@ -25,14 +25,19 @@ public final class PipelineService: NormalizerService {
         public var modelName: String
         public var modelIsSynthetic: Bool
         public var dictionaryIsSynthetic: Bool
+        /// The server's connection limits, reported by Info (nil: not served
+        /// by an `RPCServer` whose limits are known).
+        public var connectionLimits: AdrnormV1.ConnectionLimits?
 
         public init(serverName: String = "adrnorm", serverVersion: String, modelName: String,
-                    modelIsSynthetic: Bool, dictionaryIsSynthetic: Bool) {
+                    modelIsSynthetic: Bool, dictionaryIsSynthetic: Bool,
+                    connectionLimits: AdrnormV1.ConnectionLimits? = nil) {
             self.serverName = serverName
             self.serverVersion = serverVersion
             self.modelName = modelName
             self.modelIsSynthetic = modelIsSynthetic
             self.dictionaryIsSynthetic = dictionaryIsSynthetic
+            self.connectionLimits = connectionLimits
         }
     }
 
@@ -279,7 +284,8 @@ public final class PipelineService: NormalizerService {
             coding: AdrnormV1.CodingStats(synonymHits: coding.synonymHits, needsReview: coding.needsReview,
                                           synonymsSource: c.synonyms?.source ?? "", synonymsDigest: c.synonyms?.digest ?? "",
                                           synonymsFolding: c.synonyms?.folding.rawValue ?? "",
-                                          synonymEntries: UInt32(c.synonyms?.count ?? 0)))
+                                          synonymEntries: UInt32(c.synonyms?.count ?? 0)),
+            connectionLimits: description.connectionLimits)
     }
 
     public func health(_ request: AdrnormV1.HealthRequest, context: CallContext) async throws(ServiceError)

@@ -72,6 +72,21 @@ enum CallJSON {
                 ("synonyms_folding", .string(c.synonymsFolding)), ("synonym_entries", .integer(Int(c.synonymEntries))),
             ])))
         }
+        if let l = r.connectionLimits {
+            fields.append(("connection_limits", .object([
+                ("max_concurrent_streams", .integer(Int(l.maxConcurrentStreams))),
+                ("initial_stream_credit", .integer(Int(l.initialStreamCredit))),
+                ("max_metadata_entries", .integer(Int(l.maxMetadataEntries))),
+                ("max_metadata_bytes", .integer(Int(l.maxMetadataBytes))),
+                ("max_request_bytes_per_connection", .integer(Int(l.maxRequestBytesPerConnection))),
+                ("max_request_bytes", .integer(Int(l.maxRequestBytes))),
+                ("max_queued_output_bytes_per_connection", .integer(Int(l.maxQueuedOutputBytesPerConnection))),
+                ("max_queued_output_bytes", .integer(Int(l.maxQueuedOutputBytes))),
+                ("stream_idle_timeout_ms", .integer(Int(l.streamIdleTimeoutMs))),
+                ("write_timeout_ms", .integer(Int(l.writeTimeoutMs))),
+                ("idle_timeout_ms", .integer(Int(l.idleTimeoutMs))),
+            ])))
+        }
         return JSONValue.object(fields).text()
     }
 }

@@ -205,6 +205,11 @@ enum DemoPipelineMentions {
         let (server, pipeline) = try DemoServer.start(scheduling: .init(maxBatchTokens: 1024))
         let client = try await DemoServer.connect(server)
         defer { client.close() }
+        // Info reports the connection limits the flags set.
+        let limits = try #require(try await client.info().connectionLimits)
+        #expect(limits.writeTimeoutMs == 45_000 && limits.maxRequestBytes == 100 << 20)
+        #expect(limits.maxRequestBytesPerConnection == 32 << 20 && limits.streamIdleTimeoutMs == 300_000)
+        #expect(limits.maxConcurrentStreams == 64 && limits.maxMetadataEntries == 64)
         let stream = try await client.openStream("/adrnorm.v1.Normalizer/NormalizeStream")
         stream.enqueue((0..<400).map {
             AdrnormV1.NormalizeRequest(id: "\($0)", mention: DemoPipelineMentions.all[$0 % 16] + "\($0)", topK: 100).serializedBytes()
@@ -223,12 +228,13 @@ enum DemoPipelineMentions {
 }
 
 @Suite(.serialized) struct ServeProcessTests {
-    @Test("adrnorm serve: SIGTERM with a stream in flight answers every accepted request, then exits 0")
+    @Test("adrnorm serve: Info reports the connection limits set by flags; SIGTERM with a stream in flight answers every accepted request, then exits 0")
     func sigtermDrains() async throws {
         let process = Process()
         process.executableURL = AdrnormExecutable.url
         process.arguments = ["serve", "--listen", "127.0.0.1:0", "--cert", DemoServer.certificate("server.pem"),
-                             "--key", DemoServer.certificate("server.key"), "--client-ca", DemoServer.certificate("ca.pem")]
+                             "--key", DemoServer.certificate("server.key"), "--client-ca", DemoServer.certificate("ca.pem"),
+                             "--write-timeout", "45", "--max-request-mib", "100"]
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -253,6 +259,11 @@ enum DemoPipelineMentions {
                                         certificateChainPath: DemoServer.certificate("client-a.pem"),
                                         privateKeyPath: DemoServer.certificate("client-a.key"))))
         defer { client.close() }
+        // Info reports the connection limits the flags set.
+        let limits = try #require(try await client.info().connectionLimits)
+        #expect(limits.writeTimeoutMs == 45_000 && limits.maxRequestBytes == 100 << 20)
+        #expect(limits.maxRequestBytesPerConnection == 32 << 20 && limits.streamIdleTimeoutMs == 300_000)
+        #expect(limits.maxConcurrentStreams == 64 && limits.maxMetadataEntries == 64)
         let stream = try await client.openStream("/adrnorm.v1.Normalizer/NormalizeStream")
         let count = 12
         stream.enqueue((0..<count).map {

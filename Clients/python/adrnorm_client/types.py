@@ -411,6 +411,23 @@ class CodingStats:
 
 
 @dataclass(frozen=True)
+class ConnectionLimits:
+    """What one connection may make the server hold (docs/PROTOCOL.md §Limits)."""
+
+    max_concurrent_streams: int = 0
+    initial_stream_credit: int = 0
+    max_metadata_entries: int = 0
+    max_metadata_bytes: int = 0
+    max_request_bytes_per_connection: int = 0
+    max_request_bytes: int = 0
+    max_queued_output_bytes_per_connection: int = 0
+    max_queued_output_bytes: int = 0
+    stream_idle_timeout_ms: int = 0  #: 0: never
+    write_timeout_ms: int = 0  #: 0: never
+    idle_timeout_ms: int = 0  #: 0: never
+
+
+@dataclass(frozen=True)
 class ServerInfo:
     """The answer of :meth:`Client.info`."""
 
@@ -422,10 +439,13 @@ class ServerInfo:
     defaults: Defaults
     cache: CacheStats
     coding: CodingStats = field(default_factory=CodingStats)
+    #: None from a server that does not report them.
+    connection_limits: Optional[ConnectionLimits] = None
 
     @classmethod
     def _from_proto(cls, m: pb.InfoResponse) -> "ServerInfo":
         mo, d, df, c, cs = m.model, m.dictionary, m.defaults, m.cache, m.coding
+        cl = m.connection_limits
         return cls(
             m.server_name, m.server_version, m.protocol_version,
             ModelInfo(mo.name, mo.num_layers, mo.hidden_size, mo.max_length,
@@ -439,4 +459,10 @@ class ServerInfo:
                      df.review_margin),
             CacheStats(c.hits, c.misses, c.entries, c.capacity),
             CodingStats(cs.synonym_hits, cs.needs_review, cs.synonyms_source, cs.synonyms_digest,
-                        cs.synonyms_folding, cs.synonym_entries))
+                        cs.synonyms_folding, cs.synonym_entries),
+            ConnectionLimits(
+                cl.max_concurrent_streams, cl.initial_stream_credit, cl.max_metadata_entries,
+                cl.max_metadata_bytes, cl.max_request_bytes_per_connection, cl.max_request_bytes,
+                cl.max_queued_output_bytes_per_connection, cl.max_queued_output_bytes,
+                cl.stream_idle_timeout_ms, cl.write_timeout_ms, cl.idle_timeout_ms,
+            ) if m.HasField("connection_limits") else None)

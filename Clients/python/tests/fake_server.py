@@ -176,7 +176,14 @@ def info() -> pb.InfoResponse:
         defaults=pb.Defaults(top_k=100, threshold=0.3, template=pb.TEMPLATE_FULL, scorer=pb.SCORER_MODEL,
                              max_mention_chars=MAX_MENTION_CHARS, max_length=64, review_margin=REVIEW_MARGIN),
         cache=pb.CacheStats(capacity=0),
-        coding=pb.CodingStats(needs_review=_CODING["needs_review"]))
+        coding=pb.CodingStats(needs_review=_CODING["needs_review"]),
+        # adrnorm serve's defaults.
+        connection_limits=pb.ConnectionLimits(
+            max_concurrent_streams=64, initial_stream_credit=16, max_metadata_entries=64,
+            max_metadata_bytes=16 << 10, max_request_bytes_per_connection=32 << 20,
+            max_request_bytes=256 << 20, max_queued_output_bytes_per_connection=32 << 20,
+            max_queued_output_bytes=512 << 20, stream_idle_timeout_ms=300_000,
+            write_timeout_ms=60_000, idle_timeout_ms=300_000))
 
 
 class _Stream:

@@ -22,6 +22,11 @@ def test_info(client):
     assert info.defaults.top_k == 100
     assert math.isclose(info.defaults.threshold, 0.3)
     assert info.defaults.template == Template.FULL
+    limits = info.connection_limits
+    assert limits is not None, "adrnorm serve reports its connection limits"
+    assert (limits.max_concurrent_streams, limits.initial_stream_credit) == (64, 16)
+    assert (limits.max_request_bytes_per_connection, limits.max_queued_output_bytes) == (32 << 20, 512 << 20)
+    assert (limits.stream_idle_timeout_ms, limits.write_timeout_ms) == (300_000, 60_000)
 
 
 def test_retrieve(client):

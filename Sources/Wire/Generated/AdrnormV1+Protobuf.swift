@@ -570,6 +570,9 @@ extension AdrnormV1.InfoResponse {
         self.coding = try decodeMessage(c.coding, fieldPath(path, "coding")) { (e, f) throws(ServiceError) in
             try AdrnormV1.CodingStats(protobufC: e, path: f)
         }
+        self.connectionLimits = try decodeMessage(c.connection_limits, fieldPath(path, "connection_limits")) { (e, f) throws(ServiceError) in
+            try AdrnormV1.ConnectionLimits(protobufC: e, path: f)
+        }
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__InfoResponse> {
@@ -582,6 +585,40 @@ extension AdrnormV1.InfoResponse {
         m.pointee.defaults = self.defaults?.protobufC(arena)
         m.pointee.cache = self.cache?.protobufC(arena)
         m.pointee.coding = self.coding?.protobufC(arena)
+        m.pointee.connection_limits = self.connectionLimits?.protobufC(arena)
+        return m
+    }
+}
+
+extension AdrnormV1.ConnectionLimits {
+    init(protobufC c: Adrnorm__V1__ConnectionLimits, path: String) throws(ServiceError) {
+        self.init()
+        self.maxConcurrentStreams = c.max_concurrent_streams
+        self.initialStreamCredit = c.initial_stream_credit
+        self.maxMetadataEntries = c.max_metadata_entries
+        self.maxMetadataBytes = c.max_metadata_bytes
+        self.maxRequestBytesPerConnection = c.max_request_bytes_per_connection
+        self.maxRequestBytes = c.max_request_bytes
+        self.maxQueuedOutputBytesPerConnection = c.max_queued_output_bytes_per_connection
+        self.maxQueuedOutputBytes = c.max_queued_output_bytes
+        self.streamIdleTimeoutMs = c.stream_idle_timeout_ms
+        self.writeTimeoutMs = c.write_timeout_ms
+        self.idleTimeoutMs = c.idle_timeout_ms
+    }
+
+    func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__ConnectionLimits> {
+        let m: UnsafeMutablePointer<Adrnorm__V1__ConnectionLimits> = arena.message(adrnorm__v1__connection_limits__init)
+        m.pointee.max_concurrent_streams = self.maxConcurrentStreams
+        m.pointee.initial_stream_credit = self.initialStreamCredit
+        m.pointee.max_metadata_entries = self.maxMetadataEntries
+        m.pointee.max_metadata_bytes = self.maxMetadataBytes
+        m.pointee.max_request_bytes_per_connection = self.maxRequestBytesPerConnection
+        m.pointee.max_request_bytes = self.maxRequestBytes
+        m.pointee.max_queued_output_bytes_per_connection = self.maxQueuedOutputBytesPerConnection
+        m.pointee.max_queued_output_bytes = self.maxQueuedOutputBytes
+        m.pointee.stream_idle_timeout_ms = self.streamIdleTimeoutMs
+        m.pointee.write_timeout_ms = self.writeTimeoutMs
+        m.pointee.idle_timeout_ms = self.idleTimeoutMs
         return m
     }
 }

@@ -694,6 +694,9 @@ public enum AdrnormV1 {
         public var defaults: AdrnormV1.Defaults?
         public var cache: AdrnormV1.CacheStats?
         public var coding: AdrnormV1.CodingStats?
+        /// What one connection may make the server hold (docs/PROTOCOL.md §Limits);
+        /// absent when the service is not served by adrnorm serve.
+        public var connectionLimits: AdrnormV1.ConnectionLimits?
 
         public init(
             serverName: String = "",
@@ -703,7 +706,8 @@ public enum AdrnormV1 {
             dictionary: AdrnormV1.DictionaryInfo? = nil,
             defaults: AdrnormV1.Defaults? = nil,
             cache: AdrnormV1.CacheStats? = nil,
-            coding: AdrnormV1.CodingStats? = nil
+            coding: AdrnormV1.CodingStats? = nil,
+            connectionLimits: AdrnormV1.ConnectionLimits? = nil
         ) {
             self.serverName = serverName
             self.serverVersion = serverVersion
@@ -713,6 +717,52 @@ public enum AdrnormV1 {
             self.defaults = defaults
             self.cache = cache
             self.coding = coding
+            self.connectionLimits = connectionLimits
+        }
+    }
+
+    /// The per-connection and server-wide bounds of adrnorm serve.
+    public struct ConnectionLimits: Equatable, Sendable {
+        public var maxConcurrentStreams: UInt32
+        public var initialStreamCredit: UInt32
+        /// A call's metadata: entries, and UTF-8 bytes of keys and values.
+        public var maxMetadataEntries: UInt32
+        public var maxMetadataBytes: UInt32
+        /// Request bytes held (requests not yet half-closed or being served).
+        public var maxRequestBytesPerConnection: UInt64
+        public var maxRequestBytes: UInt64
+        /// Unsent responses.
+        public var maxQueuedOutputBytesPerConnection: UInt64
+        public var maxQueuedOutputBytes: UInt64
+        /// 0: never.
+        public var streamIdleTimeoutMs: UInt32
+        public var writeTimeoutMs: UInt32
+        public var idleTimeoutMs: UInt32
+
+        public init(
+            maxConcurrentStreams: UInt32 = 0,
+            initialStreamCredit: UInt32 = 0,
+            maxMetadataEntries: UInt32 = 0,
+            maxMetadataBytes: UInt32 = 0,
+            maxRequestBytesPerConnection: UInt64 = 0,
+            maxRequestBytes: UInt64 = 0,
+            maxQueuedOutputBytesPerConnection: UInt64 = 0,
+            maxQueuedOutputBytes: UInt64 = 0,
+            streamIdleTimeoutMs: UInt32 = 0,
+            writeTimeoutMs: UInt32 = 0,
+            idleTimeoutMs: UInt32 = 0
+        ) {
+            self.maxConcurrentStreams = maxConcurrentStreams
+            self.initialStreamCredit = initialStreamCredit
+            self.maxMetadataEntries = maxMetadataEntries
+            self.maxMetadataBytes = maxMetadataBytes
+            self.maxRequestBytesPerConnection = maxRequestBytesPerConnection
+            self.maxRequestBytes = maxRequestBytes
+            self.maxQueuedOutputBytesPerConnection = maxQueuedOutputBytesPerConnection
+            self.maxQueuedOutputBytes = maxQueuedOutputBytes
+            self.streamIdleTimeoutMs = streamIdleTimeoutMs
+            self.writeTimeoutMs = writeTimeoutMs
+            self.idleTimeoutMs = idleTimeoutMs
         }
     }
 

@@ -181,13 +181,6 @@ struct Serve: AsyncParsableCommand {
         } else {
             logger.notice("adrnorm serve: top_k: default \(pipeline.effectiveDefaultTopK); a request's top_k above the dictionary's \(pts) PTs is capped to \(pts)")
         }
-        let service = PipelineService(pipeline: pipeline, description: .init(
-            serverVersion: AdrnormVersion.current,
-            modelName: modelDirectory.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
-            modelIsSynthetic: pipelineOptions.model == nil && !pipelineOptions.noModel,
-            dictionaryIsSynthetic: pipelineOptions.dictionary == nil),
-            limits: .init(maxPairsPerRequest: maxPairsPerRequest, maxQueuedPairsPerClient: maxQueuedPairsPerClient,
-                          maxUnscoredCalls: maxUnscoredCalls))
         let configuration = ServerConfiguration(
             listenAddress: listen,
             tls: TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
@@ -204,6 +197,13 @@ struct Serve: AsyncParsableCommand {
             streamIdleTimeout: streamIdleTimeout == 0 ? nil : Self.duration(seconds: streamIdleTimeout),
             writeTimeout: writeTimeout == 0 ? nil : Self.duration(seconds: writeTimeout),
             serverName: "adrnorm \(AdrnormVersion.current)")
+        let service = PipelineService(pipeline: pipeline, description: .init(
+            serverVersion: AdrnormVersion.current,
+            modelName: modelDirectory.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
+            modelIsSynthetic: pipelineOptions.model == nil && !pipelineOptions.noModel,
+            dictionaryIsSynthetic: pipelineOptions.dictionary == nil, connectionLimits: configuration.wireLimits),
+            limits: .init(maxPairsPerRequest: maxPairsPerRequest, maxQueuedPairsPerClient: maxQueuedPairsPerClient,
+                          maxUnscoredCalls: maxUnscoredCalls))
         let server = try RPCServer(configuration: configuration, service: service,
                                    logger: Logger(label: "adrnorm.rpc"))
         try server.start()

@@ -1048,6 +1048,51 @@ void   adrnorm__v1__info_response__free_unpacked
   assert(message->base.descriptor == &adrnorm__v1__info_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   adrnorm__v1__connection_limits__init
+                     (Adrnorm__V1__ConnectionLimits         *message)
+{
+  static const Adrnorm__V1__ConnectionLimits init_value = ADRNORM__V1__CONNECTION_LIMITS__INIT;
+  *message = init_value;
+}
+size_t adrnorm__v1__connection_limits__get_packed_size
+                     (const Adrnorm__V1__ConnectionLimits *message)
+{
+  assert(message->base.descriptor == &adrnorm__v1__connection_limits__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t adrnorm__v1__connection_limits__pack
+                     (const Adrnorm__V1__ConnectionLimits *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &adrnorm__v1__connection_limits__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t adrnorm__v1__connection_limits__pack_to_buffer
+                     (const Adrnorm__V1__ConnectionLimits *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &adrnorm__v1__connection_limits__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Adrnorm__V1__ConnectionLimits *
+       adrnorm__v1__connection_limits__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Adrnorm__V1__ConnectionLimits *)
+     protobuf_c_message_unpack (&adrnorm__v1__connection_limits__descriptor,
+                                allocator, len, data);
+}
+void   adrnorm__v1__connection_limits__free_unpacked
+                     (Adrnorm__V1__ConnectionLimits *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &adrnorm__v1__connection_limits__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   adrnorm__v1__health_request__init
                      (Adrnorm__V1__HealthRequest         *message)
 {
@@ -3292,7 +3337,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__cache_stats__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__cache_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descriptors[8] =
+static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descriptors[9] =
 {
   {
     "server_name",
@@ -3390,10 +3435,23 @@ static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "connection_limits",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__InfoResponse, connection_limits),
+    &adrnorm__v1__connection_limits__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__info_response__field_indices_by_name[] = {
   6,   /* field[6] = cache */
   7,   /* field[7] = coding */
+  8,   /* field[8] = connection_limits */
   5,   /* field[5] = defaults */
   4,   /* field[4] = dictionary */
   3,   /* field[3] = model */
@@ -3404,7 +3462,7 @@ static const unsigned adrnorm__v1__info_response__field_indices_by_name[] = {
 static const ProtobufCIntRange adrnorm__v1__info_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor =
 {
@@ -3414,11 +3472,179 @@ const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor =
   "Adrnorm__V1__InfoResponse",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__InfoResponse),
-  8,
+  9,
   adrnorm__v1__info_response__field_descriptors,
   adrnorm__v1__info_response__field_indices_by_name,
   1,  adrnorm__v1__info_response__number_ranges,
   (ProtobufCMessageInit) adrnorm__v1__info_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor adrnorm__v1__connection_limits__field_descriptors[11] =
+{
+  {
+    "max_concurrent_streams",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, max_concurrent_streams),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "initial_stream_credit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, initial_stream_credit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_metadata_entries",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, max_metadata_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_metadata_bytes",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, max_metadata_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_request_bytes_per_connection",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, max_request_bytes_per_connection),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_request_bytes",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, max_request_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_queued_output_bytes_per_connection",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, max_queued_output_bytes_per_connection),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_queued_output_bytes",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, max_queued_output_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stream_idle_timeout_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, stream_idle_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "write_timeout_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, write_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "idle_timeout_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__ConnectionLimits, idle_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned adrnorm__v1__connection_limits__field_indices_by_name[] = {
+  10,   /* field[10] = idle_timeout_ms */
+  1,   /* field[1] = initial_stream_credit */
+  0,   /* field[0] = max_concurrent_streams */
+  3,   /* field[3] = max_metadata_bytes */
+  2,   /* field[2] = max_metadata_entries */
+  7,   /* field[7] = max_queued_output_bytes */
+  6,   /* field[6] = max_queued_output_bytes_per_connection */
+  5,   /* field[5] = max_request_bytes */
+  4,   /* field[4] = max_request_bytes_per_connection */
+  8,   /* field[8] = stream_idle_timeout_ms */
+  9,   /* field[9] = write_timeout_ms */
+};
+static const ProtobufCIntRange adrnorm__v1__connection_limits__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor adrnorm__v1__connection_limits__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.ConnectionLimits",
+  "ConnectionLimits",
+  "Adrnorm__V1__ConnectionLimits",
+  "adrnorm.v1",
+  sizeof(Adrnorm__V1__ConnectionLimits),
+  11,
+  adrnorm__v1__connection_limits__field_descriptors,
+  adrnorm__v1__connection_limits__field_indices_by_name,
+  1,  adrnorm__v1__connection_limits__number_ranges,
+  (ProtobufCMessageInit) adrnorm__v1__connection_limits__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define adrnorm__v1__health_request__field_descriptors NULL

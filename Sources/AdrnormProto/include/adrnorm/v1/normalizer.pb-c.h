@@ -40,6 +40,7 @@ typedef struct Adrnorm__V1__Defaults Adrnorm__V1__Defaults;
 typedef struct Adrnorm__V1__CodingStats Adrnorm__V1__CodingStats;
 typedef struct Adrnorm__V1__CacheStats Adrnorm__V1__CacheStats;
 typedef struct Adrnorm__V1__InfoResponse Adrnorm__V1__InfoResponse;
+typedef struct Adrnorm__V1__ConnectionLimits Adrnorm__V1__ConnectionLimits;
 typedef struct Adrnorm__V1__HealthRequest Adrnorm__V1__HealthRequest;
 typedef struct Adrnorm__V1__HealthResponse Adrnorm__V1__HealthResponse;
 
@@ -779,10 +780,50 @@ struct  Adrnorm__V1__InfoResponse
   Adrnorm__V1__Defaults *defaults;
   Adrnorm__V1__CacheStats *cache;
   Adrnorm__V1__CodingStats *coding;
+  /*
+   * What one connection may make the server hold (docs/PROTOCOL.md §Limits);
+   * absent when the service is not served by adrnorm serve.
+   */
+  Adrnorm__V1__ConnectionLimits *connection_limits;
 };
 #define ADRNORM__V1__INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, NULL, NULL }
+
+
+/*
+ * The per-connection and server-wide bounds of adrnorm serve.
+ */
+struct  Adrnorm__V1__ConnectionLimits
+{
+  ProtobufCMessage base;
+  uint32_t max_concurrent_streams;
+  uint32_t initial_stream_credit;
+  /*
+   * A call's metadata: entries, and UTF-8 bytes of keys and values.
+   */
+  uint32_t max_metadata_entries;
+  uint32_t max_metadata_bytes;
+  /*
+   * Request bytes held (requests not yet half-closed or being served).
+   */
+  uint64_t max_request_bytes_per_connection;
+  uint64_t max_request_bytes;
+  /*
+   * Unsent responses.
+   */
+  uint64_t max_queued_output_bytes_per_connection;
+  uint64_t max_queued_output_bytes;
+  /*
+   * 0: never.
+   */
+  uint32_t stream_idle_timeout_ms;
+  uint32_t write_timeout_ms;
+  uint32_t idle_timeout_ms;
+};
+#define ADRNORM__V1__CONNECTION_LIMITS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__connection_limits__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -1250,6 +1291,25 @@ Adrnorm__V1__InfoResponse *
 void   adrnorm__v1__info_response__free_unpacked
                      (Adrnorm__V1__InfoResponse *message,
                       ProtobufCAllocator *allocator);
+/* Adrnorm__V1__ConnectionLimits methods */
+void   adrnorm__v1__connection_limits__init
+                     (Adrnorm__V1__ConnectionLimits         *message);
+size_t adrnorm__v1__connection_limits__get_packed_size
+                     (const Adrnorm__V1__ConnectionLimits   *message);
+size_t adrnorm__v1__connection_limits__pack
+                     (const Adrnorm__V1__ConnectionLimits   *message,
+                      uint8_t             *out);
+size_t adrnorm__v1__connection_limits__pack_to_buffer
+                     (const Adrnorm__V1__ConnectionLimits   *message,
+                      ProtobufCBuffer     *buffer);
+Adrnorm__V1__ConnectionLimits *
+       adrnorm__v1__connection_limits__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   adrnorm__v1__connection_limits__free_unpacked
+                     (Adrnorm__V1__ConnectionLimits *message,
+                      ProtobufCAllocator *allocator);
 /* Adrnorm__V1__HealthRequest methods */
 void   adrnorm__v1__health_request__init
                      (Adrnorm__V1__HealthRequest         *message);
@@ -1362,6 +1422,9 @@ typedef void (*Adrnorm__V1__CacheStats_Closure)
 typedef void (*Adrnorm__V1__InfoResponse_Closure)
                  (const Adrnorm__V1__InfoResponse *message,
                   void *closure_data);
+typedef void (*Adrnorm__V1__ConnectionLimits_Closure)
+                 (const Adrnorm__V1__ConnectionLimits *message,
+                  void *closure_data);
 typedef void (*Adrnorm__V1__HealthRequest_Closure)
                  (const Adrnorm__V1__HealthRequest *message,
                   void *closure_data);
@@ -1470,6 +1533,7 @@ extern const ProtobufCMessageDescriptor adrnorm__v1__defaults__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__coding_stats__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__cache_stats__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor;
+extern const ProtobufCMessageDescriptor adrnorm__v1__connection_limits__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__health_request__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__health_response__descriptor;
 extern const ProtobufCEnumDescriptor    adrnorm__v1__health_response__serving_status__descriptor;
