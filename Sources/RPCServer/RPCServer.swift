@@ -17,7 +17,8 @@ public final class RPCServer: @unchecked Sendable {
     // @unchecked Sendable: mutable state below is touched only on `queue`.
     private let queue = DispatchQueue(label: "adrnorm.rpc.server")
     private let environment: ServerEnvironment
-    private let tlsContext: TLSContext
+    /// The certificates new handshakes use (on `queue`; `reloadTLS` swaps it).
+    private var tlsContext: TLSContext
     private var acceptSource: DispatchSourceRead?
     private var connections: [Int: ServerConnection] = [:]
     /// Connections not admitted yet (handshake under way, or an identity not
@@ -62,7 +63,7 @@ public final class RPCServer: @unchecked Sendable {
             throw .tls(error)
         }
         environment = ServerEnvironment(configuration: configuration, service: service, logger: logger,
-                                        allowlist: Set(configuration.allowedIdentities),
+                                        allowlist: Allowlist(Set(configuration.allowedIdentities)),
                                         requestBudget: ByteBudget(limit: configuration.maxRequestBytes),
                                         outputBudget: ByteBudget(limit: configuration.maxQueuedOutputBytes),
                                         logLimiter: LogRateLimiter())
@@ -103,6 +104,29 @@ public final class RPCServer: @unchecked Sendable {
                     "must be at least max-queued-output-bytes-per-connection (got \(c.maxQueuedOutputBytes))")
         try require(!c.tls.requireClientCertificate || c.tls.clientCAPath != nil, "client-ca",
                     "client certificates are required but no client CA is given (or use insecure-no-client-auth)")
+    }
+
+    /// New certificates, key and client CA for every handshake from now on
+    /// (a reload: rotated files). Read and checked before anything
+    /// changes: on an error nothing changes and the error names the file.
+    /// Connections already open keep their TLS session.
+    public func reloadTLS(_ tls: TLSServerConfiguration) throws(RPCError) {
+        guard tls.requireClientCertificate == configuration.tls.requireClientCertificate else {
+            throw .invalidConfiguration(setting: "client-ca", reason: "a reload cannot turn client certificates on or off")
+        }
+        let context: TLSContext
+        do {
+            context = try TLSContext(server: tls)
+        } catch {
+            throw .tls(error)
+        }
+        queue.sync { tlsContext = context }
+    }
+
+    /// A new allowlist for every handshake from now on (empty: any verified
+    /// client). Connections already admitted keep calling.
+    public func reloadAllowlist(_ identities: [String]) {
+        environment.allowlist.replace(Set(identities))
     }
 
     /// Binds and listens; connections are served from then on.

@@ -4,12 +4,28 @@ import Cancellation
 import Foundation
 import Logging
 
-/// What every connection of one server shares (read-only after start).
+/// The identities a server admits; a reload swaps the set (new handshakes
+/// see the new one). Thread-safe.
+final class Allowlist: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Set<String>
+
+    init(_ names: Set<String>) { current = names }
+
+    var names: Set<String> { lock.withLock { current } }
+
+    func replace(_ names: Set<String>) { lock.withLock { current = names } }
+}
+
+/// What every connection of one server shares (read-only after start,
+/// but for the allowlist, which a reload replaces).
 struct ServerEnvironment: Sendable {
     let configuration: ServerConfiguration
     let service: any NormalizerService
     let logger: Logger
-    let allowlist: Set<String>
+    /// Client identities allowed to call (empty: any verified client);
+    /// replaced by a reload, read at each handshake.
+    let allowlist: Allowlist
     /// Request bytes held and output unsent, over all connections.
     let requestBudget: ByteBudget
     let outputBudget: ByteBudget
@@ -220,7 +236,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
 
     package func channelDidCompleteHandshake(_ channel: SecureChannel) {
         let peer = channel.tls.peerIdentity
-        let allowlist = environment.allowlist
+        let allowlist = environment.allowlist.names
         let allowed = allowlist.isEmpty || (peer?.allNames.contains { allowlist.contains($0) } ?? false)
         logger[metadataKey: "peer"] = "\(peer?.name ?? "(no client certificate)")"
         logger.info("connection open", metadata: [

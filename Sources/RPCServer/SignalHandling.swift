@@ -2,9 +2,10 @@ import Transport
 import Wire
 import Foundation
 
-/// Watches SIGTERM and SIGINT through `DispatchSourceSignal` so `serve` can
-/// drain instead of dying. Keep the returned value alive as long as the
-/// signals should be handled; the handler runs on `queue` once per signal.
+/// Watches SIGTERM and SIGINT (or the `signals` given, e.g. SIGHUP for a
+/// reload) through `DispatchSourceSignal` so `serve` can drain instead of
+/// dying. Keep the returned value alive as long as the signals should be
+/// handled; the handler runs on `queue` once per signal.
 public final class TerminationSignals: @unchecked Sendable {
     // Sources are created, resumed and cancelled once; never suspended.
     private let sources: [DispatchSourceSignal]
@@ -15,9 +16,10 @@ public final class TerminationSignals: @unchecked Sendable {
     /// signalfd, installed once per signal when the source registers (shortly
     /// after `init`, on its manager thread), and a SIG_DFL put back later
     /// would let a second helper's signal kill the process.
-    public init(queue: DispatchQueue = .main, handler: @escaping @Sendable (Int32) -> Void) {
+    public init(signals: [Int32] = [SIGTERM, SIGINT], queue: DispatchQueue = .main,
+                handler: @escaping @Sendable (Int32) -> Void) {
         ignoreBrokenPipeSignal()
-        sources = [SIGTERM, SIGINT].map { number in
+        sources = signals.map { number in
             // Until libdispatch's handler is in place the signal is ignored,
             // not fatal.
             _ = signal(number, SIG_IGN)

@@ -17,7 +17,7 @@ import Wire
 /// (Retrieve, Info, Health) have their own small bound
 /// (`Limits.maxUnscoredCalls`); one client identity holds at most its share of
 /// the pair budget (`Limits.maxQueuedPairsPerClient`). Past either, RESOURCE_EXHAUSTED at once.
-public final class PipelineService: NormalizerService {
+public final class PipelineService: NormalizerService, @unchecked Sendable {
     /// Facts for Info that the pipeline does not know.
     public struct Description: Sendable {
         public var serverName: String
@@ -41,7 +41,18 @@ public final class PipelineService: NormalizerService {
         }
     }
 
-    public let pipeline: NormalizationPipeline
+    /// The pipeline new calls run on; `replacePipeline` swaps it (a reload)
+    /// while calls already running finish on the one they started with.
+    public var pipeline: NormalizationPipeline { pipelineLock.withLock { currentPipeline } }
+    private let pipelineLock = NSLock()
+    private var currentPipeline: NormalizationPipeline
+
+    /// New calls run on `pipeline` from now on. It must share the current
+    /// one's scheduler (`NormalizationPipeline.replacing`): admission
+    /// counts in flight stay with it.
+    public func replacePipeline(_ pipeline: NormalizationPipeline) {
+        pipelineLock.withLock { currentPipeline = pipeline }
+    }
     public let description: Description
     /// What one call and one client may ask of the server.
     public struct Limits: Sendable, Equatable {
@@ -76,7 +87,7 @@ public final class PipelineService: NormalizerService {
     public init(pipeline: NormalizationPipeline, description: Description, limits: Limits = Limits()) {
         precondition(limits.maxPairsPerRequest >= 1 && limits.maxUnscoredCalls >= 1
                      && (limits.maxQueuedPairsPerClient ?? 1) >= 1, "PipelineService limits must be at least 1")
-        self.pipeline = pipeline
+        self.currentPipeline = pipeline
         self.description = description
         self.limits = limits
         let total = pipeline.configuration.scheduling.maxQueuedPairs
@@ -127,6 +138,7 @@ public final class PipelineService: NormalizerService {
     }
 
     private func retrieveNow(_ request: AdrnormV1.RetrieveRequest) throws(ServiceError) -> AdrnormV1.RetrieveResponse {
+        let pipeline = self.pipeline  // one pipeline for the whole call, whatever a reload does meanwhile
         let template = try Self.template(request.template) ?? pipeline.configuration.defaultTemplate
         let mode = Self.mode(request.mode)
         let hits = try call { () throws(NormalizationError) in
@@ -144,6 +156,7 @@ public final class PipelineService: NormalizerService {
     public func score(_ request: AdrnormV1.ScoreRequest, context: CallContext) async throws(ServiceError)
         -> AdrnormV1.ScoreResponse
     {
+        let pipeline = self.pipeline  // one pipeline for the whole call, whatever a reload does meanwhile
         guard !request.pairs.isEmpty else { throw ServiceError(.invalidArgument, "pairs: at least one pair is needed") }
         // Sizes first: nothing is rendered or tokenized for a request over
         // the cap (which keeps every Score response inside one frame).
@@ -189,6 +202,7 @@ public final class PipelineService: NormalizerService {
     public func normalize(_ request: AdrnormV1.NormalizeRequest, context: CallContext) async throws(ServiceError)
         -> AdrnormV1.NormalizeResponse
     {
+        let pipeline = self.pipeline  // one pipeline for the whole call, whatever a reload does meanwhile
         let scorer: ScorerKind? = switch request.scorer {
         case .unspecified: nil
         case .model: .model
@@ -239,6 +253,8 @@ public final class PipelineService: NormalizerService {
     }
 
     /// "fp32" or "int8": what every model-scored response says produced it.
+
+    /// The model (and so its precision) is the same across reloads.
     private var modelPrecision: String { pipeline.model?.model.options.precision.rawValue ?? "" }
 
     public func info(_ request: AdrnormV1.InfoRequest, context: CallContext) async throws(ServiceError)
@@ -248,6 +264,7 @@ public final class PipelineService: NormalizerService {
     }
 
     private func infoNow() -> AdrnormV1.InfoResponse {
+        let pipeline = self.pipeline
         let d = pipeline.dictionary
         let c = pipeline.configuration
         var model: AdrnormV1.ModelInfo? = nil

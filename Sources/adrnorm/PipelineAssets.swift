@@ -69,21 +69,10 @@ struct PipelineOptions: ParsableArguments {
         }
     }
 
-    /// Loads the dictionary and the model and builds the pipeline, telling
-    /// on stderr what was loaded (and loudly when it is the synthetic demo);
-    /// `warn` gets what the model folder gets wrong but is let through (the
-    /// match label taken by convention, a vocabulary mismatch allowed).
-    func makePipeline(command: String, report: (String) -> Void = { Stderr.write($0 + "\n") },
-                      warn: (String) -> Void = { Stderr.write("warning: " + $0 + "\n") },
-                      configure: (inout PipelineConfiguration) -> Void = { _ in })
-        throws -> (pipeline: NormalizationPipeline, modelDirectory: String?)
-    {
-        var notes: [String] = []
-        if dictionary == nil { notes.append("the SYNTHETIC demo dictionary (not MedDRA)") }
-        if model == nil && !noModel { notes.append("the SYNTHETIC demo model") }
-        if !notes.isEmpty {
-            report("\(command): using \(notes.joined(separator: " and ")) from Demo/: not for clinical use")
-        }
+    /// The dictionary (`--dictionary`, or the demo's) and the synonym list
+    /// (`--synonyms`) loaded against it, checked, with what was loaded
+    /// reported. `serve` calls it again on SIGHUP.
+    func loadDictionary(command: String, report: (String) -> Void) throws -> (CandidateDictionary, SynonymList?) {
         let dictionaryPath = try dictionary ?? DemoAssets.dictionary()
         var loaded = try CandidateDictionary.load(path: dictionaryPath, encoding: try SourceEncoding(name: encoding))
         if let dictionaryVersion {
@@ -108,6 +97,25 @@ struct PipelineOptions: ParsableArguments {
                    + (list.duplicateRows > 0 ? ", \(list.duplicateRows) repeated row(s) ignored" : ""))
             synonymList = list
         }
+        return (loaded, synonymList)
+    }
+
+    /// Loads the dictionary and the model and builds the pipeline, telling
+    /// on stderr what was loaded (and loudly when it is the synthetic demo);
+    /// `warn` gets what the model folder gets wrong but is let through (the
+    /// match label taken by convention, a vocabulary mismatch allowed).
+    func makePipeline(command: String, report: (String) -> Void = { Stderr.write($0 + "\n") },
+                      warn: (String) -> Void = { Stderr.write("warning: " + $0 + "\n") },
+                      configure: (inout PipelineConfiguration) -> Void = { _ in })
+        throws -> (pipeline: NormalizationPipeline, modelDirectory: String?)
+    {
+        var notes: [String] = []
+        if dictionary == nil { notes.append("the SYNTHETIC demo dictionary (not MedDRA)") }
+        if model == nil && !noModel { notes.append("the SYNTHETIC demo model") }
+        if !notes.isEmpty {
+            report("\(command): using \(notes.joined(separator: " and ")) from Demo/: not for clinical use")
+        }
+        let (loaded, synonymList) = try loadDictionary(command: command, report: report)
 
         var scorer: PairScorer? = nil
         var digest: String? = nil

@@ -34,8 +34,30 @@ public final class NormalizationPipeline: @unchecked Sendable {
     private var coding = CodingStatistics()
 
     /// `model` nil: only the lexical scorer is available.
-    public init(dictionary: CandidateDictionary, model: PairScorer?, modelDigest: String? = nil,
-                configuration: PipelineConfiguration = .init()) throws(NormalizationError) {
+    public convenience init(dictionary: CandidateDictionary, model: PairScorer?, modelDigest: String? = nil,
+                            configuration: PipelineConfiguration = .init()) throws(NormalizationError) {
+        try self.init(dictionary: dictionary, model: model, modelDigest: modelDigest, configuration: configuration,
+                      sharing: nil)
+    }
+
+    /// A pipeline for another dictionary (a reload): the same model,
+    /// configuration and scoring scheduler (so admission and batching stay
+    /// one), new retrieval indexes and candidate token ids, and an empty
+    /// cache, so no result computed for this dictionary is served for the
+    /// new one. Calls already running on this pipeline finish on it.
+    /// `synonyms` replaces the synonym list (it must be loaded against
+    /// `dictionary`).
+    public func replacing(dictionary: CandidateDictionary, synonyms: SynonymList?)
+        throws(NormalizationError) -> NormalizationPipeline {
+        var configuration = self.configuration
+        configuration.synonyms = synonyms
+        return try NormalizationPipeline(dictionary: dictionary, model: model, modelDigest: modelDigest,
+                                         configuration: configuration, sharing: scheduler)
+    }
+
+    private init(dictionary: CandidateDictionary, model: PairScorer?, modelDigest: String?,
+                 configuration: PipelineConfiguration,
+                 sharing sharedScheduler: ScoringScheduler<PairEncoding, PairScore>?) throws(NormalizationError) {
         guard configuration.defaultTopK >= 1 else {
             throw .invalidArgument(field: "top_k", reason: "the default must be at least 1 (got \(configuration.defaultTopK))")
         }
@@ -70,7 +92,9 @@ public final class NormalizationPipeline: @unchecked Sendable {
             for (template, pool) in pools { tokenIDs[template] = pool.retriever.texts.map(model.tokenizer.tokenIDs) }
         }
         candidateTokenIDs = tokenIDs
-        if let model {
+        if let sharedScheduler {
+            scheduler = sharedScheduler
+        } else if let model {
             scheduler = ScoringScheduler(configuration: configuration.scheduling, tokenCount: { $0.count }) { batch in
                 try model.score(PackedBatch(batch))
             }

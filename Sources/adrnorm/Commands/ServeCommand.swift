@@ -17,7 +17,10 @@ struct Serve: AsyncParsableCommand {
             clinical use), and the first log line says so. Clients must present a certificate that chains to \
             --client-ca; --allow-identity (repeatable) further restricts them to the listed SAN URI/DNS or CN \
             identities (others get PERMISSION_DENIED). SIGTERM or SIGINT drains: GoAway to every connection, \
-            accepted calls finish, new ones get UNAVAILABLE, exit 0 within --drain-timeout. Logs go to stderr. \
+            accepted calls finish, new ones get UNAVAILABLE, exit 0 within --drain-timeout. SIGHUP reloads, all \
+            or nothing, the certificate, key and client CA files, --allow-identity-file, the dictionary and the \
+            synonym list: calls in flight finish on the old state, new handshakes and calls use the new one, a \
+            failed reload changes nothing and logs why. Logs go to stderr. \
             A request's top_k (0: the default, 100) above the dictionary's PT count is capped to that count \
             (every PT is a candidate); the cap is logged at start and Info reports the capped default. A model \
             whose config.json names no "match" label is served with index 1 as the match label, with a warning; \
@@ -36,6 +39,9 @@ struct Serve: AsyncParsableCommand {
     var clientCA: String?
     @Option(name: .customLong("allow-identity"), help: "Client identity (SAN URI/DNS or CN) allowed to call; repeatable.")
     var allowIdentity: [String] = []
+    @Option(name: .customLong("allow-identity-file"),
+            help: "File of allowed client identities, one per line (# comments); added to --allow-identity and re-read on SIGHUP.")
+    var allowIdentityFile: String?
     @Flag(name: .customLong("insecure-no-client-auth"), help: "Accept clients without certificates (development only; logged loudly).")
     var insecureNoClientAuth = false
     @Option(name: .customLong("tls-min-version"), help: "Lowest TLS version accepted (ECDHE + AEAD suites only).")
@@ -110,7 +116,7 @@ struct Serve: AsyncParsableCommand {
         if clientCA == nil && !insecureNoClientAuth {
             throw ValidationError("--client-ca PEM is required (or --insecure-no-client-auth, for development only)")
         }
-        if insecureNoClientAuth && !allowIdentity.isEmpty {
+        if insecureNoClientAuth && (!allowIdentity.isEmpty || allowIdentityFile != nil) {
             throw ValidationError("--allow-identity needs client certificates; drop --insecure-no-client-auth")
         }
         try Self.checkSeconds(handshakeTimeout, flag: "--handshake-timeout", zeroAllowed: false)
@@ -181,12 +187,12 @@ struct Serve: AsyncParsableCommand {
         } else {
             logger.notice("adrnorm serve: top_k: default \(pipeline.effectiveDefaultTopK); a request's top_k above the dictionary's \(pts) PTs is capped to \(pts)")
         }
+        let tls = TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
+                                         requireClientCertificate: !insecureNoClientAuth, minimumVersion: tlsMinVersion)
         let configuration = ServerConfiguration(
-            listenAddress: listen,
-            tls: TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
-                                        requireClientCertificate: !insecureNoClientAuth,
-                                        minimumVersion: tlsMinVersion),
-            allowedIdentities: allowIdentity, maxConnections: maxConnections,
+            listenAddress: listen, tls: tls,
+            allowedIdentities: try ServeReloader.allowlist(allowIdentity, file: allowIdentityFile),
+            maxConnections: maxConnections,
             maxUnauthenticatedConnections: maxUnauthenticatedConnections,
             handshakeTimeout: Self.duration(seconds: handshakeTimeout),
             idleTimeout: idleTimeout == 0 ? nil : Self.duration(seconds: idleTimeout),
@@ -209,13 +215,20 @@ struct Serve: AsyncParsableCommand {
         try server.start()
         logger.notice("adrnorm serve: listening on \(listen) (port \(server.port)), TLS \(tlsMinVersion.rawValue)+, ALPN adrn/1")
 
+        // SIGHUP: reload certificates, allowlist file, dictionary and synonyms.
+        let reloader = ServeReloader(server: server, service: service, tls: tls, pipelineOptions: pipelineOptions,
+                                     allowIdentities: allowIdentity, allowIdentityFile: allowIdentityFile,
+                                     logger: logger)
+        let reloads = TerminationSignals(signals: [SIGHUP], queue: DispatchQueue(label: "adrnorm.serve.reload")) { _ in
+            reloader.reload()
+        }
         let signal = SignalWaiter()
         let signals = TerminationSignals { number in signal.fire(number) }
         let number = await signal.wait()
         logger.notice("adrnorm serve: signal \(number): draining (up to \(drainTimeout) s)")
         await server.shutdown(drainTimeout: Self.duration(seconds: drainTimeout))
         pipeline.shutdown()
-        withExtendedLifetime(signals) {}
+        withExtendedLifetime((signals, reloads)) {}
         logger.notice("adrnorm serve: stopped")
     }
 }

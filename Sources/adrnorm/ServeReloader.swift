@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import Normalization
+import RPCServer
+import ServiceAdapter
+import Terminology
+import Transport
+
+/// What SIGHUP reloads in `adrnorm serve`, all or nothing: the server
+/// certificate and key and the client CA (same paths, new files), the
+/// allowlist file, the dictionary and the synonym list. The new state is
+/// built to the side first; if any part fails nothing changes and the
+/// reason is logged. Calls in flight finish on what they started with;
+/// new handshakes use the new certificates; a new dictionary comes with an
+/// empty result cache, so nothing computed for the old one is served.
+final class ServeReloader: @unchecked Sendable {
+    struct Counts: Sendable, Equatable {
+        var succeeded = 0
+        var failed = 0
+    }
+
+    private let server: RPCServer
+    private let service: PipelineService
+    private let tls: TLSServerConfiguration
+    private let pipelineOptions: PipelineOptions
+    private let allowIdentities: [String]
+    private let allowIdentityFile: String?
+    private let logger: Logger
+    private let lock = NSLock()
+    private var counts = Counts()
+
+    init(server: RPCServer, service: PipelineService, tls: TLSServerConfiguration, pipelineOptions: PipelineOptions,
+         allowIdentities: [String], allowIdentityFile: String?, logger: Logger) {
+        self.server = server
+        self.service = service
+        self.tls = tls
+        self.pipelineOptions = pipelineOptions
+        self.allowIdentities = allowIdentities
+        self.allowIdentityFile = allowIdentityFile
+        self.logger = logger
+    }
+
+    /// Reloads since start, by outcome.
+    var reloads: Counts { lock.withLock { counts } }
+
+    /// Reloads everything; true when the new state is in place.
+    @discardableResult
+    func reload() -> Bool {
+        var notes: [String] = []
+        do {
+            let identities = try Self.allowlist(allowIdentities, file: allowIdentityFile)
+            let current = service.pipeline
+            var replacement: NormalizationPipeline?
+            let (dictionary, synonyms) = try pipelineOptions.loadDictionary(
+                command: "adrnorm serve: reload", report: { notes.append($0) })
+            if dictionary.digest != current.dictionary.digest || dictionary.lltDigest != current.dictionary.lltDigest
+                || synonyms?.digest != current.configuration.synonyms?.digest
+                || dictionary.medDRAVersion != current.dictionary.medDRAVersion {
+                replacement = try current.replacing(dictionary: dictionary, synonyms: synonyms)
+            }
+            // The last step that can fail; it swaps the certificates itself.
+            try server.reloadTLS(tls)
+            server.reloadAllowlist(identities)
+            if let replacement { service.replacePipeline(replacement) }
+            lock.withLock { counts.succeeded += 1 }
+            logger.notice("adrnorm serve: reloaded", metadata: [
+                "certificates": "\(tls.certificateChainPath)",
+                "allowlist": "\(identities.isEmpty ? "any verified client" : "\(identities.count) identities")",
+                "dictionary": "\(replacement == nil ? "unchanged" : "replaced") (digest \(dictionary.digest.prefix(16)))",
+            ])
+            return true
+        } catch {
+            lock.withLock { counts.failed += 1 }
+            logger.error("adrnorm serve: reload failed, nothing changed: \(error)", metadata: [
+                "loaded_before_failing": "\(notes.joined(separator: "; "))",
+            ])
+            return false
+        }
+    }
+
+    /// `--allow-identity` values plus the lines of `--allow-identity-file`
+    /// (one identity per line; blank lines and lines starting with # are
+    /// skipped; surrounding whitespace is trimmed).
+    static func allowlist(_ identities: [String], file: String?) throws -> [String] {
+        guard let file else { return identities }
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw CommandFailure("--allow-identity-file \(file): cannot read it as UTF-8 text (\(error.localizedDescription))")
+        }
+        var names = identities
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            let name = line.trimmingCharacters(in: .whitespaces)
+            if name.isEmpty || name.hasPrefix("#") { continue }
+            names.append(name)
+        }
+        return names
+    }
+}
