@@ -96,6 +96,9 @@ struct Serve: AsyncParsableCommand {
     var initialStreamCredit: UInt32 = 16
     @Option(name: .customLong("log-level"), help: "Lowest level of the log lines written to stderr.")
     var logLevel: Logger.Level = .info
+    @Option(name: .customLong("malloc-arenas"),
+            help: "glibc malloc arenas (1 to 1024; 0: glibc's default of 8 per core, or MALLOC_ARENA_MAX). More arenas keep more freed memory after bursts of connections.")
+    var mallocArenas: Int = MallocArenas.serveDefault
 
     func validate() throws {
         if removedWorkerThreads != nil || removedMaxQueuedCalls != nil {
@@ -118,6 +121,9 @@ struct Serve: AsyncParsableCommand {
         }
         if insecureNoClientAuth && (!allowIdentity.isEmpty || allowIdentityFile != nil) {
             throw ValidationError("--allow-identity needs client certificates; drop --insecure-no-client-auth")
+        }
+        guard (0...1024).contains(mallocArenas) else {
+            throw ValidationError("--malloc-arenas must be 0 (glibc's default) or 1 to 1024 (got \(mallocArenas))")
         }
         try Self.checkSeconds(handshakeTimeout, flag: "--handshake-timeout", zeroAllowed: false)
         try Self.checkSeconds(idleTimeout, flag: "--idle-timeout", zeroAllowed: true, zeroMeans: "never")
@@ -166,6 +172,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before the model, the BLAS threads and the connections allocate.
+        let arenasCapped = MallocArenas.limit(to: mallocArenas)
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -173,6 +181,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "adrnorm.serve")
+        if !arenasCapped { logger.warning("adrnorm serve: glibc refused --malloc-arenas \(mallocArenas); using its default") }
         let (pipeline, modelDirectory) = try pipelineOptions.makePipeline(command: "adrnorm serve",
                                                                           report: { logger.notice("\($0)") },
                                                                           warn: { logger.warning("\($0)") })
