@@ -57,26 +57,43 @@ import Glibc
         #expect(log.contains(flag) && log.contains("86400"), "the error must name \(flag) and its range:\n\(log)")
     }
 
-    @Test("a byte budget flag below one frame, or a total below its per-connection share, is a usage error naming the flag",
-          arguments: [["--max-request-mib-per-connection", "3"], ["--max-queued-output-mib", "0"],
-                      ["--max-request-mib", "16", "--max-request-mib-per-connection", "32"],
-                      ["--max-queued-output-mib", "8", "--max-queued-output-mib-per-connection", "16"]])
-    func byteBudgetFlags(arguments: [String]) throws {
+    /// Runs `adrnorm serve` with `arguments` (after the TLS flags), which
+    /// must be refused: whether it ended by itself, and its log.
+    static func refusedServe(_ arguments: [String], name: String) throws -> (ended: Bool, exitedNonZero: Bool, log: String) {
         let process = Process()
         process.executableURL = AdrnormExecutable.url
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--no-model"] + Self.tlsArguments + arguments
-        let (url, handle) = try Self.logFile("budget")
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--no-model"] + tlsArguments + arguments
+        let (url, handle) = try logFile(name)
         defer { try? FileManager.default.removeItem(at: url) }
         process.standardError = handle
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let ended = Self.wait(process, seconds: 20)
+        let ended = wait(process, seconds: 20)
         try handle.close()
         let log = try String(contentsOf: url, encoding: .utf8)
+        return (ended, process.terminationReason == .exit && process.terminationStatus != 0, log)
+    }
+
+    @Test("a byte budget flag below one frame, or a total below its per-connection share, is a usage error naming the flag",
+          arguments: [["--max-request-mib-per-connection", "3"], ["--max-queued-output-mib", "0"],
+                      ["--max-request-mib", "16", "--max-request-mib-per-connection", "32"],
+                      ["--max-queued-output-mib", "8", "--max-queued-output-mib-per-connection", "16"]])
+    func byteBudgetFlags(arguments: [String]) throws {
+        let (ended, refused, log) = try Self.refusedServe(arguments, name: "budget")
         #expect(ended, "adrnorm serve \(arguments) was accepted and served:\n\(log)")
-        #expect(process.terminationReason == .exit && process.terminationStatus != 0, "\(log)")
+        #expect(refused, "\(log)")
         #expect(log.contains(arguments[0]) && log.contains("MiB"), "the error must name \(arguments[0]):\n\(log)")
+    }
+
+    @Test("--malloc-arenas out of 0 … 1024 is a usage error naming the flag and its range, before anything starts",
+          arguments: ["-1", "1025", "many"])
+    func outOfRangeMallocArenas(value: String) throws {
+        let (ended, refused, log) = try Self.refusedServe(["--malloc-arenas=\(value)"], name: "arenas")
+        #expect(ended, "adrnorm serve --malloc-arenas \(value) was accepted and served:\n\(log)")
+        #expect(refused, "\(log)")
+        #expect(log.contains("--malloc-arenas"), "the error must name the flag:\n\(log)")
+        if value != "many" { #expect(log.contains("1 to 1024"), "the error must give the range:\n\(log)") }
     }
 
     @Test("serve --help gives every seconds flag's range")
