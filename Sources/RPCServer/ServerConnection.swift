@@ -209,6 +209,10 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
 
     private func timerFired() {
         timerArmedAt = nil
+        // A readiness event the event loop missed (seen after floods of
+        // resets) must not leave the connection waiting: look at the socket.
+        channel.pollInput()
+        guard !channel.isClosed else { return }
         let current = now
         // The channel keeps its last input on DispatchTime's clock: carry
         // the age of it over to the machine's.

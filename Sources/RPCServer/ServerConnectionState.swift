@@ -52,6 +52,11 @@ package struct ServerConnectionState {
         /// refills at (a flood of open+Cancel is answered with GoAway).
         package var cancelBurst: Double
         package var cancelsPerSecond: Double
+        /// While the connection is open a tick comes at least this often, so
+        /// the driver can look at its socket even when no readiness event
+        /// came (a reset the event loop missed must not hold a descriptor
+        /// until the idle timeout).
+        package var socketCheckInterval: Duration
 
         package init(serverName: String = "adrnorm", maxFrameBytes: UInt32 = FrameDecoder.defaultMaxFrameBytes,
                      maxConcurrentStreams: UInt32 = 64, initialStreamCredit: UInt32 = 16,
@@ -61,7 +66,8 @@ package struct ServerConnectionState {
                      maxRequestBytes: Int = 32 << 20, requestBudget: ByteBudget? = nil,
                      maxQueuedOutputBytes: Int = 32 << 20, maxTotalQueuedOutputBytes: Int = 512 << 20,
                      creditOutputThreshold: Int = 4 << 20, streamIdleTimeout: Duration? = nil,
-                     writeTimeout: Duration? = nil, cancelBurst: Double = 1000, cancelsPerSecond: Double = 100) {
+                     writeTimeout: Duration? = nil, cancelBurst: Double = 1000, cancelsPerSecond: Double = 100,
+                     socketCheckInterval: Duration = .seconds(10)) {
             self.serverName = serverName
             self.maxFrameBytes = maxFrameBytes
             self.maxConcurrentStreams = maxConcurrentStreams
@@ -79,6 +85,7 @@ package struct ServerConnectionState {
             self.writeTimeout = writeTimeout
             self.cancelBurst = cancelBurst
             self.cancelsPerSecond = cancelsPerSecond
+            self.socketCheckInterval = socketCheckInterval
         }
 
         package init(_ configuration: ServerConfiguration, requestBudget: ByteBudget?) {
@@ -233,6 +240,7 @@ package struct ServerConnectionState {
     /// did not move.
     private var nextProgressCheck: UInt64?
     private var nextWriteCheck: UInt64?
+    private var nextSocketCheck: UInt64?
     /// The output snapshot of the event being handled.
     private var output = OutputState.idle
     private var draining = false
@@ -297,6 +305,7 @@ package struct ServerConnectionState {
             nextIdleCheck = nil
             nextProgressCheck = nil
             nextWriteCheck = nil
+            nextSocketCheck = nil
         case .outputDrained:
             break
         }
@@ -341,6 +350,7 @@ package struct ServerConnectionState {
             initialStreamCredit: settings.initialStreamCredit)))))
         if draining { beginDrainNow(&actions) }
         if let idle = settings.idleTimeout { nextIdleCheck = now &+ UInt64(idle.saturatingNanoseconds) }
+        nextSocketCheck = now &+ UInt64(settings.socketCheckInterval.saturatingNanoseconds)
     }
 
     private mutating func receive(_ frame: Frame, now: UInt64, _ actions: inout [Action]) {
@@ -410,6 +420,9 @@ package struct ServerConnectionState {
     }
 
     private mutating func tick(now: UInt64, lastInput: UInt64, _ actions: inout [Action]) {
+        if let check = nextSocketCheck, now >= check {
+            nextSocketCheck = phase == .open ? now &+ UInt64(settings.socketCheckInterval.saturatingNanoseconds) : nil
+        }
         if let deadline = handshakeDeadline, now >= deadline {
             handshakeDeadline = nil
             if phase == .handshaking {
@@ -467,7 +480,7 @@ package struct ServerConnectionState {
 
     private mutating func earliestWakeUp() -> UInt64? {
         var next = deadlines.earliest { deadline, id in streams[id]?.deadline == deadline }
-        for time in [handshakeDeadline, nextIdleCheck, nextProgressCheck, nextWriteCheck] {
+        for time in [handshakeDeadline, nextIdleCheck, nextProgressCheck, nextWriteCheck, nextSocketCheck] {
             if let time, next.map({ time < $0 }) ?? true { next = time }
         }
         return next

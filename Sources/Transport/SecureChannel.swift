@@ -154,6 +154,16 @@ package final class SecureChannel: @unchecked Sendable {
         if batchDepth == 0 { flush() }
     }
 
+    /// Reads the socket now as if it had reported readable: a safety net
+    /// for a readiness event the event loop did not deliver (seen with
+    /// libdispatch after floods of resets). Does nothing while reading is
+    /// paused; harmless when nothing is waiting.
+    package func pollInput() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard (state == .open || state == .handshaking) && !readSuspended else { return }
+        handleReadable()
+    }
+
     /// Stops or resumes reading from the socket at the owner's request.
     package func setReadingPaused(_ paused: Bool) {
         dispatchPrecondition(condition: .onQueue(queue))
@@ -198,7 +208,6 @@ package final class SecureChannel: @unchecked Sendable {
     private func handleReadable() {
         guard state != .closed else { return }
         if state == .lingering { return discardInput() }
-        lastActivity = .now()
         var sawEOF = false
         // Bounded, so one busy connection cannot starve the others on a
         // shared thread; the level-triggered source fires again.
@@ -209,6 +218,9 @@ package final class SecureChannel: @unchecked Sendable {
                 return
             }
             guard case .processed(let n) = result else { break }
+            // Only bytes count as activity: `pollInput` must not keep an
+            // idle connection alive.
+            lastActivity = .now()
             if n == 0 { sawEOF = true; break }
             tls.receiveCiphertext(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
             if n < readBuffer.count { break }

@@ -101,7 +101,7 @@ struct ServerResourceLimitTests {
 
     @Test("a stream with nothing from its client and no work in progress ends after the stream idle timeout; one being served does not")
     func streamIdleTimeout() {
-        var h = ServerHarness(.init(idleTimeout: nil, streamIdleTimeout: .seconds(60)))
+        var h = ServerHarness(.init(idleTimeout: nil, streamIdleTimeout: .seconds(60), socketCheckInterval: .seconds(3600)))
         let start = h.now
         _ = h.call(1, .normalize, payload: [1], halfClose: false)
         #expect(h.machine.nextWakeUp == start + 60 * second)
@@ -183,7 +183,7 @@ struct ServerResourceLimitTests {
 
     @Test("a connection whose output does not move for the write timeout is closed; one that drains is not")
     func writeTimeout() {
-        var h = ServerHarness(.init(idleTimeout: nil, writeTimeout: .seconds(30)))
+        var h = ServerHarness(.init(idleTimeout: nil, writeTimeout: .seconds(30), socketCheckInterval: .seconds(3600)))
         let start = h.now
         _ = h.call(1, .retrieve, payload: [1])
         _ = h.handle(.unaryCompleted(StreamID(1), .success([1, 2, 3])), pending: 100, lastProgress: start)
@@ -229,6 +229,17 @@ struct ServerResourceLimitTests {
             _ = steady.call(id, .normalize, payload: [1], halfClose: false)
             #expect(steady.receive(.cancel(reason: ""), on: id).goAway == nil)
         }
+    }
+
+    @Test("an open connection gets a tick at least every socket check interval, so the driver looks at a socket whose event was missed")
+    func socketCheckTicks() {
+        var h = ServerHarness(.init(idleTimeout: nil, socketCheckInterval: .seconds(10)))
+        let start = h.now
+        #expect(h.machine.nextWakeUp == start + 10 * second)
+        _ = h.advance(to: start + 10 * second)
+        #expect(h.machine.nextWakeUp == start + 20 * second, "and again after each check")
+        _ = h.handle(.channelClosed)
+        #expect(h.machine.nextWakeUp == nil, "nothing once the channel is closed")
     }
 
     @Test("repeated log lines: a burst per message and interval, then one line saying how many were dropped")
