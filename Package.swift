@@ -3,6 +3,7 @@
 // Layers (docs/ARCHITECTURE.md):
 //   adrnorm → ServiceAdapter → {RPCServer, Normalization}
 //   adrnorm → RPCClient
+//   adrnorm → Monitoring → {RPCServer, Transport}
 //   RPCServer, RPCClient → Transport → Wire
 //   Normalization → {CrossEncoder, Retrieval → Terminology → Digest}
 // Each C module is imported by as few Swift modules as can do its job, so the
@@ -26,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Structured logging for the server.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The Prometheus registry and text exposition behind `--metrics-listen`
+        // (it brings apple/swift-metrics and swift-atomics with it).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // ---- C system libraries and shims ----
@@ -69,6 +73,13 @@ let package = Package(
         // The protocol-v1 server: listener, connections, streams, admission.
         .target(name: "RPCServer",
                 dependencies: ["Cancellation", "Wire", "Transport", .product(name: "Logging", package: "swift-log")]),
+        // What `adrnorm serve` tells its operators: the Prometheus registry and
+        // its /metrics endpoint (plain HTTP on Transport's sockets). Fed by RPCServer's `ServerObserver` and closures the
+        // executable wires to the pipeline; no core target imports it.
+        .target(name: "Monitoring",
+                dependencies: ["Wire", "Transport", "RPCServer",
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "Logging", package: "swift-log")]),
         // The protocol-v1 client used by `adrnorm call` and the benchmarks.
         .target(name: "RPCClient", dependencies: ["Wire", "Transport"]),
         // The adrnorm.v1.Normalizer service on top of the pipeline: wire
@@ -77,7 +88,7 @@ let package = Package(
                 dependencies: ["Cancellation", "Wire", "RPCServer", "Normalization", "CrossEncoder", "Retrieval", "Terminology"]),
         .executableTarget(name: "adrnorm",
                           dependencies: [
-                              "Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter",
+                              "Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter", "Monitoring",
                               "Normalization", "Retrieval", "CrossEncoder", "Terminology", "Digest", "CMalloc",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
@@ -92,6 +103,8 @@ let package = Package(
         .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
         .testTarget(name: "NormalizationTests", dependencies: ["Cancellation", "Normalization", "Terminology", "Retrieval", "CrossEncoder"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "RPCServer", "Transport", "Wire",
+                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RPCTests", dependencies: ["Cancellation", "Wire", "Transport", "RPCServer", "RPCClient"]),
         // Parity with transformers on data Scripts/encoder-goldens makes (needs the
         // Python reference environment): run by Scripts/test, not `swift test`.

@@ -40,6 +40,10 @@ public struct CallContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// Set when the work should stop (deadline, Cancel, connection closed).
     public let cancellation: CancellationToken
+    /// What the service did for the call (mentions, pairs, cache hits, the
+    /// dictionary), for the metrics and the audit log: the service adds to
+    /// it as it works. One record per stream, shared by a NormalizeStream's items.
+    public let record = CallRecord()
 
     public init(method: String, streamID: StreamID, peer: PeerIdentity?, metadata: [String: String],
                 deadline: ContinuousClock.Instant?, cancellation: CancellationToken) {

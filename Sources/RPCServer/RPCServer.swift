@@ -54,8 +54,9 @@ public final class RPCServer: @unchecked Sendable {
 
     /// Builds the TLS context (so certificate problems surface here, naming
     /// the files).
+    /// `observer` is told of every connection and call (metrics, audit log).
     public init(configuration: ServerConfiguration, service: any NormalizerService,
-                logger: Logger = Logger(label: "adrnorm.rpc")) throws(RPCError) {
+                logger: Logger = Logger(label: "adrnorm.rpc"), observer: (any ServerObserver)? = nil) throws(RPCError) {
         try RPCServer.validate(configuration)
         do {
             tlsContext = try TLSContext(server: configuration.tls)
@@ -66,7 +67,7 @@ public final class RPCServer: @unchecked Sendable {
                                         allowlist: Allowlist(Set(configuration.allowedIdentities)),
                                         requestBudget: ByteBudget(limit: configuration.maxRequestBytes),
                                         outputBudget: ByteBudget(limit: configuration.maxQueuedOutputBytes),
-                                        logLimiter: LogRateLimiter())
+                                        logLimiter: LogRateLimiter(), observer: observer)
     }
 
     private static func validate(_ c: ServerConfiguration) throws(RPCError) {
@@ -157,6 +158,9 @@ public final class RPCServer: @unchecked Sendable {
             "allowlist": "\(configuration.allowedIdentities.isEmpty ? "any verified client" : configuration.allowedIdentities.joined(separator: ","))",
         ])
     }
+
+    /// When the certificate that new handshakes present expires.
+    public var certificateNotAfter: Date? { queue.sync { tlsContext.certificateNotAfter } }
 
     /// The bound port (the kernel's choice when listening on port 0).
     public var port: Int { queue.sync { Int(boundPort) } }

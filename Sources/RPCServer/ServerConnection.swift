@@ -31,6 +31,8 @@ struct ServerEnvironment: Sendable {
     let outputBudget: ByteBudget
     /// Connection log lines of notice and above, rate-limited per message.
     let logLimiter: LogRateLimiter
+    /// Told of every connection and call (metrics, audit log); nil: none.
+    var observer: (any ServerObserver)? = nil
 }
 
 /// The server's side of one client connection: drives a
@@ -68,6 +70,16 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// Asked when TLS is up (id, allowed): nil admits the connection, a
     /// message refuses it (the server's connection budget is full).
     private let onHandshake: @Sendable (Int, Bool) -> String?
+
+    /// Calls whose status has not gone out yet, for `environment.observer`.
+    private struct OpenCall {
+        let method: String
+        let started: ContinuousClock.Instant
+        var record: CallRecord?
+    }
+    private var openCalls: [StreamID: OpenCall] = [:]
+    private var peerName: String?
+    private var peerAllowed = false
 
     init(id: Int, fd: Int32, tls: TLSSession, environment: ServerEnvironment,
          onHandshake: @escaping @Sendable (Int, Bool) -> String?,
@@ -124,6 +136,11 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
 
     private func handle(_ event: ServerConnectionState.Event) {
         actions.removeAll(keepingCapacity: true)
+        if let observer = environment.observer, case .frameReceived(let frame, _) = event,
+           case .call(let call) = frame.kind, frame.streamID != .connection, openCalls[frame.streamID] == nil {
+            openCalls[frame.streamID] = OpenCall(method: call.method, started: .now)
+            observer.callStarted(connection: id, method: call.method)
+        }
         let current = now
         let output = ServerConnectionState.OutputState(
             now: current, pendingBytes: channel.pendingOutputBytes, totalPendingBytes: environment.outputBudget.inUse,
@@ -138,9 +155,12 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
             switch action {
             case .send(let frame):
                 channel.send(frame)
+                if case .status(let code, _) = frame.kind { callFinished(frame.streamID, status: code) }
             case .startUnary(let id, let method, let payload, let context):
+                openCalls[id]?.record = context.record
                 invokeService(id, method: method, payload: payload, context: context)
             case .startItem(let id, let sequence, let payload, let context):
+                openCalls[id]?.record = context.record
                 invokeService(id, item: sequence, payload: payload, context: context)
             case .cancelWork(let token):
                 token.cancel()
@@ -154,6 +174,14 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
                 arm(at)
             }
         }
+    }
+
+    /// Tells the observer that the call on `stream` ended with `status`.
+    private func callFinished(_ stream: StreamID, status: StatusCode) {
+        guard let observer = environment.observer, let call = openCalls.removeValue(forKey: stream) else { return }
+        observer.callFinished(CallSummary(time: Date(), connection: id, stream: stream.rawValue, identity: peerName,
+                                          method: call.method, status: status, latency: .now - call.started,
+                                          work: call.record?.snapshot ?? CallRecord.Snapshot()))
     }
 
     /// Runs a service call in a task of its own and hands the result back
@@ -243,6 +271,9 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         let allowlist = environment.allowlist.names
         let allowed = allowlist.isEmpty || (peer?.allNames.contains { allowlist.contains($0) } ?? false)
         logger[metadataKey: "peer"] = "\(peer?.name ?? "(no client certificate)")"
+        peerName = peer?.name
+        peerAllowed = allowed
+        environment.observer?.connectionOpened(ConnectionEvent(connection: id, identity: peer?.name, allowed: allowed))
         logger.info("connection open", metadata: [
             "tls": "\(channel.tls.protocolVersion)", "alpn": "\(channel.tls.negotiatedProtocol ?? "none")",
             "allowed": "\(allowed)",
@@ -271,6 +302,17 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         timerCancelled = true
         timer.cancel()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - opened.uptimeNanoseconds) / 1e9
+        // Calls the connection took down with it: their status never went out.
+        for stream in openCalls.keys.sorted() { callFinished(stream, status: .cancelled) }
+        if !channel.tls.handshakeComplete {
+            environment.observer?.handshakeFailed(HandshakeFailure(
+                connection: id, reason: HandshakeFailure.reason(for: error),
+                detail: error.map { "\($0)" } ?? "closed before the handshake completed"))
+        } else {
+            environment.observer?.connectionClosed(ConnectionEvent(
+                connection: id, identity: peerName, allowed: peerAllowed, reason: error.map { "\($0)" } ?? "orderly",
+                calls: state.callsServed, seconds: seconds))
+        }
         if let error, !channel.tls.handshakeComplete {
             log(.notice, "connection refused at the handshake", ["reason": "\(error)"])
         } else {

@@ -188,6 +188,7 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
                 throw Self.serviceError(error)
             }
         }
+        Self.record(context, pipeline.dictionary, pairs: pairs.count)
         return AdrnormV1.ScoreResponse(scores: zip(pairs, scores).map { pair, s in
             let text = switch pair.candidate {
             case .term(let index): pipeline.candidateText(candidateIndex: index, template: template)
@@ -233,6 +234,8 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
                 throw Self.serviceError(error)
             }
         }
+        Self.record(context, pipeline.dictionary, mentions: 1, pairs: r.scorer == .model && !r.cached ? r.candidates.count : 0,
+                    cacheHits: r.cached ? 1 : 0)
         return AdrnormV1.NormalizeResponse(
             id: r.id,
             matches: r.matches.map {
@@ -250,6 +253,13 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
             scorer: r.scorer == .model ? .model : .lexical, threshold: r.threshold, cached: r.cached,
             precision: r.scorer == .model ? modelPrecision : "", provenance: Self.provenance(r.provenance),
             needsReview: r.needsReview, reviewReason: Self.reviewReason(r.reviewReason))
+    }
+
+    /// What the call did, for the server's metrics and audit log.
+    private static func record(_ context: CallContext, _ dictionary: CandidateDictionary, mentions: Int = 0, pairs: Int = 0,
+                               cacheHits: Int = 0) {
+        context.record.add(mentions: mentions, pairs: pairs, cacheHits: cacheHits)
+        context.record.setDictionary(version: dictionary.medDRAVersion ?? "", digest: dictionary.digest)
     }
 
     /// "fp32" or "int8": what every model-scored response says produced it.

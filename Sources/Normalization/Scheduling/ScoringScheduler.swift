@@ -35,6 +35,9 @@ public struct ScoringSchedulerConfiguration: Sendable {
     public var maxQueuedPairs: Int
     /// Scoring threads.
     public var workers: Int
+    /// Called on the scoring thread after every batch with its pairs and
+    /// tokens (the server's metrics); keep it short. nil: nobody listens.
+    public var batchObserver: (@Sendable (_ pairs: Int, _ tokens: Int) -> Void)?
 
     public init(maxBatchTokens: Int = NormalizationDefaults.maxBatchTokens, maxQueuedPairs: Int = 100_000, workers: Int = 1) {
         precondition(maxBatchTokens > 0 && maxQueuedPairs > 0 && workers > 0,
@@ -75,6 +78,8 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
         public var pairs = 0
         public var tokens = 0
         public var rejected = 0
+        /// Pairs admitted now: waiting, or in a batch being scored.
+        public var queuedPairs = 0
     }
 
     private final class Job {
@@ -139,7 +144,9 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
     public var statistics: Statistics {
         condition.lock()
         defer { condition.unlock() }
-        return stats
+        var current = stats
+        current.queuedPairs = admittedPairs
+        return current
     }
 
     /// Pairs admitted ahead of their inputs (see `reserve`).
@@ -343,6 +350,7 @@ public final class ScoringScheduler<Input: Sendable, Output: Sendable>: @uncheck
             }
         }
         condition.unlock()
+        configuration.batchObserver?(inputs.count, tokens)
         for (job, result) in completions { job.completion(result, job.timings) }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Monitoring
 import Normalization
 import RPCServer
 import ServiceAdapter
@@ -24,7 +25,9 @@ struct Serve: AsyncParsableCommand {
             A request's top_k (0: the default, 100) above the dictionary's PT count is capped to that count \
             (every PT is a candidate); the cap is logged at start and Info reports the capped default. A model \
             whose config.json names no "match" label is served with index 1 as the match label, with a warning; \
-            a vocab.txt shorter than vocab_size is refused unless --allow-vocab-mismatch.
+            a vocab.txt shorter than vocab_size is refused unless --allow-vocab-mismatch. \
+            --metrics-listen serves Prometheus metrics at GET /metrics over plain HTTP (keep it on loopback or a \
+            private network; docs/OPERATIONS.md).
             """)
 
     @OptionGroup var pipelineOptions: PipelineOptions
@@ -99,6 +102,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("malloc-arenas"),
             help: "glibc malloc arenas (1 to 1024; 0: glibc's default of 8 per core, or MALLOC_ARENA_MAX). More arenas keep more freed memory after bursts of connections.")
     var mallocArenas: Int = MallocArenas.serveDefault
+    @Option(name: .customLong("metrics-listen"),
+            help: "Serve Prometheus metrics at GET /metrics on this HOST:PORT (plain HTTP, e.g. 127.0.0.1:9464; default: off).")
+    var metricsListen: String?
 
     func validate() throws {
         if removedWorkerThreads != nil || removedMaxQueuedCalls != nil {
@@ -115,6 +121,13 @@ struct Serve: AsyncParsableCommand {
         if let share = maxQueuedPairsPerClient, share < 1 || share > pipelineOptions.maxQueuedPairs {
             throw ValidationError("--max-queued-pairs-per-client must be 1 … --max-queued-pairs "
                                   + "(\(pipelineOptions.maxQueuedPairs)) (got \(share))")
+        }
+        if let metricsListen {
+            do {
+                _ = try SocketAddress(parsing: metricsListen)
+            } catch {
+                throw ValidationError("--metrics-listen \(metricsListen): \(error)")
+            }
         }
         if clientCA == nil && !insecureNoClientAuth {
             throw ValidationError("--client-ca PEM is required (or --insecure-no-client-auth, for development only)")
@@ -182,9 +195,14 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "adrnorm.serve")
         if !arenasCapped { logger.warning("adrnorm serve: glibc refused --malloc-arenas \(mallocArenas); using its default") }
-        let (pipeline, modelDirectory) = try pipelineOptions.makePipeline(command: "adrnorm serve",
-                                                                          report: { logger.notice("\($0)") },
-                                                                          warn: { logger.warning("\($0)") })
+        let metrics = metricsListen.map { _ in ServerMetrics() }
+        let (pipeline, modelDirectory) = try pipelineOptions.makePipeline(
+            command: "adrnorm serve", report: { logger.notice("\($0)") }, warn: { logger.warning("\($0)") },
+            configure: { configuration in
+                if let metrics {
+                    configuration.scheduling.batchObserver = { pairs, tokens in metrics.batchScored(pairs: pairs, tokens: tokens) }
+                }
+            })
         let pts = pipeline.dictionary.terms.count
         guard pipeline.effectiveDefaultTopK <= maxPairsPerRequest else {
             throw ValidationError("the default top_k (\(pipeline.effectiveDefaultTopK)) is above --max-pairs-per-request "
@@ -220,9 +238,27 @@ struct Serve: AsyncParsableCommand {
             limits: .init(maxPairsPerRequest: maxPairsPerRequest, maxQueuedPairsPerClient: maxQueuedPairsPerClient,
                           maxUnscoredCalls: maxUnscoredCalls))
         let server = try RPCServer(configuration: configuration, service: service,
-                                   logger: Logger(label: "adrnorm.rpc"))
+                                   logger: Logger(label: "adrnorm.rpc"), observer: metrics)
         try server.start()
         logger.notice("adrnorm serve: listening on \(listen) (port \(server.port)), TLS \(tlsMinVersion.rawValue)+, ALPN adrn/1")
+        var metricsServer: MetricsHTTPServer? = nil
+        if let metrics, let metricsListen {
+            metrics.setSnapshot { [weak server] in
+                let pipeline = service.pipeline
+                return ServerMetrics.Snapshot(
+                    queuedPairs: pipeline.schedulerStatistics?.queuedPairs ?? 0,
+                    certificateNotAfter: server?.certificateNotAfter,
+                    serving: .init(modelDigest: pipeline.modelDigest ?? "",
+                                   precision: pipeline.model?.model.options.precision.rawValue ?? "",
+                                   dictionaryVersion: pipeline.dictionary.medDRAVersion ?? "",
+                                   dictionaryDigest: pipeline.dictionary.digest))
+            }
+            let endpoint = try MetricsHTTPServer(listen: metricsListen, logger: Logger(label: "adrnorm.metrics"),
+                                                 body: { metrics.exposition() })
+            try endpoint.start()
+            metricsServer = endpoint
+            logger.notice("adrnorm serve: metrics at http://\(metricsListen)/metrics (port \(endpoint.port)), plain HTTP")
+        }
 
         // SIGHUP: reload certificates, allowlist file, dictionary and synonyms.
         let reloader = ServeReloader(server: server, service: service, tls: tls, pipelineOptions: pipelineOptions,
@@ -236,6 +272,7 @@ struct Serve: AsyncParsableCommand {
         let number = await signal.wait()
         logger.notice("adrnorm serve: signal \(number): draining (up to \(drainTimeout) s)")
         await server.shutdown(drainTimeout: Self.duration(seconds: drainTimeout))
+        metricsServer?.stop()
         pipeline.shutdown()
         withExtendedLifetime((signals, reloads)) {}
         logger.notice("adrnorm serve: stopped")
