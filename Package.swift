@@ -74,10 +74,11 @@ let package = Package(
         .target(name: "RPCServer",
                 dependencies: ["Cancellation", "Wire", "Transport", .product(name: "Logging", package: "swift-log")]),
         // What `adrnorm serve` tells its operators: the Prometheus registry and
-        // its /metrics endpoint (plain HTTP on Transport's sockets). Fed by RPCServer's `ServerObserver` and closures the
+        // its /metrics endpoint (plain HTTP on Transport's sockets), and the
+        // JSON audit log. Fed by RPCServer's `ServerObserver` and closures the
         // executable wires to the pipeline; no core target imports it.
         .target(name: "Monitoring",
-                dependencies: ["Wire", "Transport", "RPCServer",
+                dependencies: ["Wire", "Transport", "RPCServer", "Terminology",
                                .product(name: "Prometheus", package: "swift-prometheus"),
                                .product(name: "Logging", package: "swift-log")]),
         // The protocol-v1 client used by `adrnorm call` and the benchmarks.

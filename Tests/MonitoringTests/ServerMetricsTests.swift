@@ -118,3 +118,60 @@ final class Box<T: Sendable>: @unchecked Sendable {
         set { lock.withLock { stored = newValue } }
     }
 }
+
+/// Collects what a LineWriter would write.
+final class CapturedLines: @unchecked Sendable {
+    let pipe = Pipe()
+    lazy var writer = LineWriter(pipe.fileHandleForWriting)
+    func lines() -> [[String: Any]] {
+        try? pipe.fileHandleForWriting.close()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? ["unparsed": String($0)]
+        }
+    }
+}
+
+@Suite struct AuditLogTests {
+    @Test("Audit lines are JSON objects with the call's identity, method, status, work and dictionary")
+    func auditLines() throws {
+        let captured = CapturedLines()
+        let audit = AuditLog(writer: captured.writer)
+        audit.connectionOpened(ConnectionEvent(connection: 7, identity: "spiffe://pv/coder-1", allowed: true))
+        audit.callFinished(ServerMetricsTests.call(NormalizerMethod.normalizeStream.rawValue, .ok, mentions: 12, pairs: 600, hits: 2))
+        audit.handshakeFailed(HandshakeFailure(connection: 8, reason: .certificateRejected, detail: "unknown ca \"quoted\"\n"))
+        audit.connectionClosed(ConnectionEvent(connection: 7, identity: nil, allowed: true, reason: "orderly", calls: 1, seconds: 1.5))
+        let lines = captured.lines()
+        try #require(lines.count == 4)
+        for line in lines {
+            #expect(line["log"] as? String == "audit")
+            #expect((line["time"] as? String)?.hasSuffix("Z") == true)
+        }
+        #expect(lines[0]["event"] as? String == "connection_open" && lines[0]["identity"] as? String == "spiffe://pv/coder-1")
+        let call = lines[1]
+        #expect(call["event"] as? String == "call" && call["identity"] as? String == "client-a")
+        #expect(call["method"] as? String == "/adrnorm.v1.Normalizer/NormalizeStream" && call["status"] as? String == "OK")
+        #expect(call["mentions"] as? Int == 12 && call["pairs"] as? Int == 600 && call["cache_hits"] as? Int == 2)
+        #expect(call["dictionary_version"] as? String == "27.1" && call["dictionary_digest"] as? String == "abc")
+        #expect((call["latency_ms"] as? Double).map { abs($0 - 3) < 0.01 } == true)
+        #expect(lines[2]["reason"] as? String == "certificate_rejected" && lines[2]["detail"] as? String == "unknown ca \"quoted\"\n")
+        #expect(lines[3]["identity"] is NSNull && lines[3]["calls"] as? Int == 1)
+    }
+
+    @Test("The JSON log handler writes one object a line with the level, logger, message and metadata")
+    func logHandler() throws {
+        let captured = CapturedLines()
+        var handler = JSONLogHandler(label: "adrnorm.rpc", writer: captured.writer)
+        handler[metadataKey: "connection"] = "3"
+        handler.logLevel = .info
+        var logger = Logger(label: "adrnorm.rpc", factory: { _ in handler })
+        logger.logLevel = .info
+        logger.info("connection open", metadata: ["tls": "TLSv1.3"])
+        logger.debug("not written")
+        let lines = captured.lines()
+        try #require(lines.count == 1)
+        #expect(lines[0]["level"] as? String == "info" && lines[0]["logger"] as? String == "adrnorm.rpc")
+        #expect(lines[0]["message"] as? String == "connection open")
+        #expect(lines[0]["connection"] as? String == "3" && lines[0]["tls"] as? String == "TLSv1.3")
+    }
+}

@@ -27,8 +27,17 @@ struct Serve: AsyncParsableCommand {
             whose config.json names no "match" label is served with index 1 as the match label, with a warning; \
             a vocab.txt shorter than vocab_size is refused unless --allow-vocab-mismatch. \
             --metrics-listen serves Prometheus metrics at GET /metrics over plain HTTP (keep it on loopback or a \
-            private network; docs/OPERATIONS.md).
+            private network); --log-format json writes every log line as JSON and adds an audit line per call and per \
+            connection (docs/OPERATIONS.md).
             """)
+
+    /// How log lines are written.
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        /// swift-log's plain lines.
+        case text
+        /// One JSON object a line, with the audit lines.
+        case json
+    }
 
     @OptionGroup var pipelineOptions: PipelineOptions
 
@@ -102,6 +111,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("malloc-arenas"),
             help: "glibc malloc arenas (1 to 1024; 0: glibc's default of 8 per core, or MALLOC_ARENA_MAX). More arenas keep more freed memory after bursts of connections.")
     var mallocArenas: Int = MallocArenas.serveDefault
+    @Option(name: .customLong("log-format"),
+            help: "text, or json: one JSON object a line, plus an audit line per call (identity, method, status, mentions, pairs, cache hits, latency, dictionary version) and per connection open, close and handshake failure.")
+    var logFormat: LogFormat = .text
     @Option(name: .customLong("metrics-listen"),
             help: "Serve Prometheus metrics at GET /metrics on this HOST:PORT (plain HTTP, e.g. 127.0.0.1:9464; default: off).")
     var metricsListen: String?
@@ -188,10 +200,19 @@ struct Serve: AsyncParsableCommand {
         // Before the model, the BLAS threads and the connections allocate.
         let arenasCapped = MallocArenas.limit(to: mallocArenas)
         let level = logLevel
+        let writer = LineWriter(.standardError)
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label, writer: writer)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "adrnorm.serve")
         if !arenasCapped { logger.warning("adrnorm serve: glibc refused --malloc-arenas \(mallocArenas); using its default") }
@@ -237,8 +258,12 @@ struct Serve: AsyncParsableCommand {
             dictionaryIsSynthetic: pipelineOptions.dictionary == nil, connectionLimits: configuration.wireLimits),
             limits: .init(maxPairsPerRequest: maxPairsPerRequest, maxQueuedPairsPerClient: maxQueuedPairsPerClient,
                           maxUnscoredCalls: maxUnscoredCalls))
+        var observers: [any ServerObserver] = []
+        if let metrics { observers.append(metrics) }
+        if format == .json { observers.append(AuditLog(writer: writer)) }
         let server = try RPCServer(configuration: configuration, service: service,
-                                   logger: Logger(label: "adrnorm.rpc"), observer: metrics)
+                                   logger: Logger(label: "adrnorm.rpc"),
+                                   observer: observers.isEmpty ? nil : ObserverGroup(observers))
         try server.start()
         logger.notice("adrnorm serve: listening on \(listen) (port \(server.port)), TLS \(tlsMinVersion.rawValue)+, ALPN adrn/1")
         var metricsServer: MetricsHTTPServer? = nil
