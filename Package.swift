@@ -93,7 +93,10 @@ let package = Package(
                               "Normalization", "Retrieval", "CrossEncoder", "Terminology", "Digest", "CMalloc",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
-                          ]),
+                          ],
+                          plugins: ["GitRevision"]),
+        // Writes GitRevision.swift (the checkout's git describe) before each build.
+        .plugin(name: "GitRevision", capability: .buildTool()),
 
         // ---- Tests ----
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),

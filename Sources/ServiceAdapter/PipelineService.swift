@@ -28,16 +28,19 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
         /// The server's connection limits, reported by Info (nil: not served
         /// by an `RPCServer` whose limits are known).
         public var connectionLimits: AdrnormV1.ConnectionLimits?
+        /// The version, git revision and linked libraries Info reports (nil: none).
+        public var build: AdrnormV1.BuildInfo?
 
         public init(serverName: String = "adrnorm", serverVersion: String, modelName: String,
                     modelIsSynthetic: Bool, dictionaryIsSynthetic: Bool,
-                    connectionLimits: AdrnormV1.ConnectionLimits? = nil) {
+                    connectionLimits: AdrnormV1.ConnectionLimits? = nil, build: AdrnormV1.BuildInfo? = nil) {
             self.serverName = serverName
             self.serverVersion = serverVersion
             self.modelName = modelName
             self.modelIsSynthetic = modelIsSynthetic
             self.dictionaryIsSynthetic = dictionaryIsSynthetic
             self.connectionLimits = connectionLimits
+            self.build = build
         }
     }
 
@@ -312,7 +315,7 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
                                           synonymsSource: c.synonyms?.source ?? "", synonymsDigest: c.synonyms?.digest ?? "",
                                           synonymsFolding: c.synonyms?.folding.rawValue ?? "",
                                           synonymEntries: UInt32(c.synonyms?.count ?? 0)),
-            connectionLimits: description.connectionLimits)
+            connectionLimits: description.connectionLimits, build: description.build)
     }
 
     public func health(_ request: AdrnormV1.HealthRequest, context: CallContext) async throws(ServiceError)

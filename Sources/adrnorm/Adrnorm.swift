@@ -13,6 +13,7 @@ struct Adrnorm: AsyncParsableCommand {
             not MedDRA and not for clinical use. Machine-readable output goes to stdout as JSON \
             or JSONL; logs and progress go to stderr.
             """,
+        version: AdrnormVersion.long,
         subcommands: [
             Serve.self, Retrieve.self, Tokenize.self, Score.self, Normalize.self,
             Evaluate.self, Certs.self, Call.self, Bench.self,

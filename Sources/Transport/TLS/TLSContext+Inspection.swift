@@ -2,6 +2,9 @@ import Foundation
 internal import COpenSSL
 
 extension TLSContext {
+    /// The OpenSSL linked at run time, as it names itself ("OpenSSL 3.0.22 25 Aug 2026").
+    public static var openSSLVersion: String { String(cString: OpenSSL_version(OPENSSL_VERSION)) }
+
     /// When the server certificate (the first of the chain) stops being
     /// valid; nil if it cannot be read.
     public var certificateNotAfter: Date? {

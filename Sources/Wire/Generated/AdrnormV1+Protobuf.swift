@@ -573,6 +573,9 @@ extension AdrnormV1.InfoResponse {
         self.connectionLimits = try decodeMessage(c.connection_limits, fieldPath(path, "connection_limits")) { (e, f) throws(ServiceError) in
             try AdrnormV1.ConnectionLimits(protobufC: e, path: f)
         }
+        self.build = try decodeMessage(c.build, fieldPath(path, "build")) { (e, f) throws(ServiceError) in
+            try AdrnormV1.BuildInfo(protobufC: e, path: f)
+        }
     }
 
     func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__InfoResponse> {
@@ -586,6 +589,30 @@ extension AdrnormV1.InfoResponse {
         m.pointee.cache = self.cache?.protobufC(arena)
         m.pointee.coding = self.coding?.protobufC(arena)
         m.pointee.connection_limits = self.connectionLimits?.protobufC(arena)
+        m.pointee.build = self.build?.protobufC(arena)
+        return m
+    }
+}
+
+extension AdrnormV1.BuildInfo {
+    init(protobufC c: Adrnorm__V1__BuildInfo, path: String) throws(ServiceError) {
+        self.init()
+        self.version = try decodeText(c.version, fieldPath(path, "version"))
+        self.gitRevision = try decodeText(c.git_revision, fieldPath(path, "git_revision"))
+        self.opensslVersion = try decodeText(c.openssl_version, fieldPath(path, "openssl_version"))
+        self.protobufCVersion = try decodeText(c.protobuf_c_version, fieldPath(path, "protobuf_c_version"))
+        self.blasVersion = try decodeText(c.blas_version, fieldPath(path, "blas_version"))
+        self.onednnVersion = try decodeText(c.onednn_version, fieldPath(path, "onednn_version"))
+    }
+
+    func protobufC(_ arena: ProtobufArena) -> UnsafeMutablePointer<Adrnorm__V1__BuildInfo> {
+        let m: UnsafeMutablePointer<Adrnorm__V1__BuildInfo> = arena.message(adrnorm__v1__build_info__init)
+        m.pointee.version = arena.string(self.version)
+        m.pointee.git_revision = arena.string(self.gitRevision)
+        m.pointee.openssl_version = arena.string(self.opensslVersion)
+        m.pointee.protobuf_c_version = arena.string(self.protobufCVersion)
+        m.pointee.blas_version = arena.string(self.blasVersion)
+        m.pointee.onednn_version = arena.string(self.onednnVersion)
         return m
     }
 }

@@ -697,6 +697,9 @@ public enum AdrnormV1 {
         /// What one connection may make the server hold (docs/PROTOCOL.md §Limits);
         /// absent when the service is not served by adrnorm serve.
         public var connectionLimits: AdrnormV1.ConnectionLimits?
+        /// What the server binary is and what it runs on (adrnorm --version prints
+        /// the same); absent when the service is not served by adrnorm serve.
+        public var build: AdrnormV1.BuildInfo?
 
         public init(
             serverName: String = "",
@@ -707,7 +710,8 @@ public enum AdrnormV1 {
             defaults: AdrnormV1.Defaults? = nil,
             cache: AdrnormV1.CacheStats? = nil,
             coding: AdrnormV1.CodingStats? = nil,
-            connectionLimits: AdrnormV1.ConnectionLimits? = nil
+            connectionLimits: AdrnormV1.ConnectionLimits? = nil,
+            build: AdrnormV1.BuildInfo? = nil
         ) {
             self.serverName = serverName
             self.serverVersion = serverVersion
@@ -718,6 +722,39 @@ public enum AdrnormV1 {
             self.cache = cache
             self.coding = coding
             self.connectionLimits = connectionLimits
+            self.build = build
+        }
+    }
+
+    /// The server's version, the source revision it was built from, and the
+    /// versions of the C libraries it is linked with, as they report themselves
+    /// at run time.
+    public struct BuildInfo: Equatable, Sendable {
+        public var version: String
+        /// git describe of the checkout it was built from ("-dirty" when it had
+        /// uncommitted changes), or "unknown" outside a git checkout.
+        public var gitRevision: String
+        public var opensslVersion: String
+        public var protobufCVersion: String
+        /// OpenBLAS's configuration string (version, architecture, threading).
+        public var blasVersion: String
+        /// oneDNN, which runs the int8 GEMM.
+        public var onednnVersion: String
+
+        public init(
+            version: String = "",
+            gitRevision: String = "",
+            opensslVersion: String = "",
+            protobufCVersion: String = "",
+            blasVersion: String = "",
+            onednnVersion: String = ""
+        ) {
+            self.version = version
+            self.gitRevision = gitRevision
+            self.opensslVersion = opensslVersion
+            self.protobufCVersion = protobufCVersion
+            self.blasVersion = blasVersion
+            self.onednnVersion = onednnVersion
         }
     }
 

@@ -215,6 +215,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "adrnorm.serve")
+        logger.notice("adrnorm serve: adrnorm \(AdrnormVersion.current) (git \(GitRevision.current))")
         if !arenasCapped { logger.warning("adrnorm serve: glibc refused --malloc-arenas \(mallocArenas); using its default") }
         let metrics = metricsListen.map { _ in ServerMetrics() }
         let (pipeline, modelDirectory) = try pipelineOptions.makePipeline(
@@ -255,7 +256,8 @@ struct Serve: AsyncParsableCommand {
             serverVersion: AdrnormVersion.current,
             modelName: modelDirectory.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
             modelIsSynthetic: pipelineOptions.model == nil && !pipelineOptions.noModel,
-            dictionaryIsSynthetic: pipelineOptions.dictionary == nil, connectionLimits: configuration.wireLimits),
+            dictionaryIsSynthetic: pipelineOptions.dictionary == nil, connectionLimits: configuration.wireLimits,
+            build: AdrnormVersion.build),
             limits: .init(maxPairsPerRequest: maxPairsPerRequest, maxQueuedPairsPerClient: maxQueuedPairsPerClient,
                           maxUnscoredCalls: maxUnscoredCalls))
         var observers: [any ServerObserver] = []

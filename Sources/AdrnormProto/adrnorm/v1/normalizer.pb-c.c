@@ -1048,6 +1048,51 @@ void   adrnorm__v1__info_response__free_unpacked
   assert(message->base.descriptor == &adrnorm__v1__info_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   adrnorm__v1__build_info__init
+                     (Adrnorm__V1__BuildInfo         *message)
+{
+  static const Adrnorm__V1__BuildInfo init_value = ADRNORM__V1__BUILD_INFO__INIT;
+  *message = init_value;
+}
+size_t adrnorm__v1__build_info__get_packed_size
+                     (const Adrnorm__V1__BuildInfo *message)
+{
+  assert(message->base.descriptor == &adrnorm__v1__build_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t adrnorm__v1__build_info__pack
+                     (const Adrnorm__V1__BuildInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &adrnorm__v1__build_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t adrnorm__v1__build_info__pack_to_buffer
+                     (const Adrnorm__V1__BuildInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &adrnorm__v1__build_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Adrnorm__V1__BuildInfo *
+       adrnorm__v1__build_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Adrnorm__V1__BuildInfo *)
+     protobuf_c_message_unpack (&adrnorm__v1__build_info__descriptor,
+                                allocator, len, data);
+}
+void   adrnorm__v1__build_info__free_unpacked
+                     (Adrnorm__V1__BuildInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &adrnorm__v1__build_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   adrnorm__v1__connection_limits__init
                      (Adrnorm__V1__ConnectionLimits         *message)
 {
@@ -3337,7 +3382,7 @@ const ProtobufCMessageDescriptor adrnorm__v1__cache_stats__descriptor =
   (ProtobufCMessageInit) adrnorm__v1__cache_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descriptors[9] =
+static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descriptors[10] =
 {
   {
     "server_name",
@@ -3447,8 +3492,21 @@ static const ProtobufCFieldDescriptor adrnorm__v1__info_response__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "build",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__InfoResponse, build),
+    &adrnorm__v1__build_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned adrnorm__v1__info_response__field_indices_by_name[] = {
+  9,   /* field[9] = build */
   6,   /* field[6] = cache */
   7,   /* field[7] = coding */
   8,   /* field[8] = connection_limits */
@@ -3459,10 +3517,11 @@ static const unsigned adrnorm__v1__info_response__field_indices_by_name[] = {
   0,   /* field[0] = server_name */
   1,   /* field[1] = server_version */
 };
-static const ProtobufCIntRange adrnorm__v1__info_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange adrnorm__v1__info_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 20, 9 },
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor =
 {
@@ -3472,11 +3531,114 @@ const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor =
   "Adrnorm__V1__InfoResponse",
   "adrnorm.v1",
   sizeof(Adrnorm__V1__InfoResponse),
-  9,
+  10,
   adrnorm__v1__info_response__field_descriptors,
   adrnorm__v1__info_response__field_indices_by_name,
-  1,  adrnorm__v1__info_response__number_ranges,
+  2,  adrnorm__v1__info_response__number_ranges,
   (ProtobufCMessageInit) adrnorm__v1__info_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor adrnorm__v1__build_info__field_descriptors[6] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__BuildInfo, version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "git_revision",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__BuildInfo, git_revision),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "openssl_version",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__BuildInfo, openssl_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "protobuf_c_version",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__BuildInfo, protobuf_c_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "blas_version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__BuildInfo, blas_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "onednn_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Adrnorm__V1__BuildInfo, onednn_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned adrnorm__v1__build_info__field_indices_by_name[] = {
+  4,   /* field[4] = blas_version */
+  1,   /* field[1] = git_revision */
+  5,   /* field[5] = onednn_version */
+  2,   /* field[2] = openssl_version */
+  3,   /* field[3] = protobuf_c_version */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange adrnorm__v1__build_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor adrnorm__v1__build_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "adrnorm.v1.BuildInfo",
+  "BuildInfo",
+  "Adrnorm__V1__BuildInfo",
+  "adrnorm.v1",
+  sizeof(Adrnorm__V1__BuildInfo),
+  6,
+  adrnorm__v1__build_info__field_descriptors,
+  adrnorm__v1__build_info__field_indices_by_name,
+  1,  adrnorm__v1__build_info__number_ranges,
+  (ProtobufCMessageInit) adrnorm__v1__build_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor adrnorm__v1__connection_limits__field_descriptors[11] =

@@ -40,6 +40,7 @@ typedef struct Adrnorm__V1__Defaults Adrnorm__V1__Defaults;
 typedef struct Adrnorm__V1__CodingStats Adrnorm__V1__CodingStats;
 typedef struct Adrnorm__V1__CacheStats Adrnorm__V1__CacheStats;
 typedef struct Adrnorm__V1__InfoResponse Adrnorm__V1__InfoResponse;
+typedef struct Adrnorm__V1__BuildInfo Adrnorm__V1__BuildInfo;
 typedef struct Adrnorm__V1__ConnectionLimits Adrnorm__V1__ConnectionLimits;
 typedef struct Adrnorm__V1__HealthRequest Adrnorm__V1__HealthRequest;
 typedef struct Adrnorm__V1__HealthResponse Adrnorm__V1__HealthResponse;
@@ -785,10 +786,45 @@ struct  Adrnorm__V1__InfoResponse
    * absent when the service is not served by adrnorm serve.
    */
   Adrnorm__V1__ConnectionLimits *connection_limits;
+  /*
+   * What the server binary is and what it runs on (adrnorm --version prints
+   * the same); absent when the service is not served by adrnorm serve.
+   */
+  Adrnorm__V1__BuildInfo *build;
 };
 #define ADRNORM__V1__INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+
+
+/*
+ * The server's version, the source revision it was built from, and the
+ * versions of the C libraries it is linked with, as they report themselves
+ * at run time.
+ */
+struct  Adrnorm__V1__BuildInfo
+{
+  ProtobufCMessage base;
+  char *version;
+  /*
+   * git describe of the checkout it was built from ("-dirty" when it had
+   * uncommitted changes), or "unknown" outside a git checkout.
+   */
+  char *git_revision;
+  char *openssl_version;
+  char *protobuf_c_version;
+  /*
+   * OpenBLAS's configuration string (version, architecture, threading).
+   */
+  char *blas_version;
+  /*
+   * oneDNN, which runs the int8 GEMM.
+   */
+  char *onednn_version;
+};
+#define ADRNORM__V1__BUILD_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&adrnorm__v1__build_info__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1291,6 +1327,25 @@ Adrnorm__V1__InfoResponse *
 void   adrnorm__v1__info_response__free_unpacked
                      (Adrnorm__V1__InfoResponse *message,
                       ProtobufCAllocator *allocator);
+/* Adrnorm__V1__BuildInfo methods */
+void   adrnorm__v1__build_info__init
+                     (Adrnorm__V1__BuildInfo         *message);
+size_t adrnorm__v1__build_info__get_packed_size
+                     (const Adrnorm__V1__BuildInfo   *message);
+size_t adrnorm__v1__build_info__pack
+                     (const Adrnorm__V1__BuildInfo   *message,
+                      uint8_t             *out);
+size_t adrnorm__v1__build_info__pack_to_buffer
+                     (const Adrnorm__V1__BuildInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Adrnorm__V1__BuildInfo *
+       adrnorm__v1__build_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   adrnorm__v1__build_info__free_unpacked
+                     (Adrnorm__V1__BuildInfo *message,
+                      ProtobufCAllocator *allocator);
 /* Adrnorm__V1__ConnectionLimits methods */
 void   adrnorm__v1__connection_limits__init
                      (Adrnorm__V1__ConnectionLimits         *message);
@@ -1422,6 +1477,9 @@ typedef void (*Adrnorm__V1__CacheStats_Closure)
 typedef void (*Adrnorm__V1__InfoResponse_Closure)
                  (const Adrnorm__V1__InfoResponse *message,
                   void *closure_data);
+typedef void (*Adrnorm__V1__BuildInfo_Closure)
+                 (const Adrnorm__V1__BuildInfo *message,
+                  void *closure_data);
 typedef void (*Adrnorm__V1__ConnectionLimits_Closure)
                  (const Adrnorm__V1__ConnectionLimits *message,
                   void *closure_data);
@@ -1533,6 +1591,7 @@ extern const ProtobufCMessageDescriptor adrnorm__v1__defaults__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__coding_stats__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__cache_stats__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__info_response__descriptor;
+extern const ProtobufCMessageDescriptor adrnorm__v1__build_info__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__connection_limits__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__health_request__descriptor;
 extern const ProtobufCMessageDescriptor adrnorm__v1__health_response__descriptor;
