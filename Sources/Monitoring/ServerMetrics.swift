@@ -60,6 +60,9 @@ public final class ServerMetrics: ServerObserver, @unchecked Sendable {
     private let streamsOpen: Gauge
     private let certificateExpiry: Gauge
     private let handshakeFailures: [HandshakeFailure.Reason: Counter]
+    /// SIGHUP reloads, by outcome.
+    private let reloadsSucceeded: Counter
+    private let reloadsFailed: Counter
 
     private let lock = NSLock()
     // Guarded by `lock`.
@@ -94,6 +97,14 @@ public final class ServerMetrics: ServerObserver, @unchecked Sendable {
                 labels: [("reason", reason.rawValue)])
         }
         handshakeFailures = failures
+        let reloads = name("reloads", "total", "SIGHUP reloads (certificates, allowlist, dictionary), by outcome; a failed one changed nothing.")
+        reloadsSucceeded = r.makeCounter(descriptor: reloads, labels: [("outcome", "ok")])
+        reloadsFailed = r.makeCounter(descriptor: reloads, labels: [("outcome", "failed")])
+    }
+
+    /// Counts a reload.
+    public func reloaded(succeeded: Bool) {
+        (succeeded ? reloadsSucceeded : reloadsFailed).increment()
     }
 
     /// The `method` label: the method's short name, or "unknown" for a name

@@ -26,11 +26,15 @@ final class ServeReloader: @unchecked Sendable {
     private let allowIdentities: [String]
     private let allowIdentityFile: String?
     private let logger: Logger
+    /// Told the outcome of every reload (the reload metric).
+    private let onReload: @Sendable (Bool) -> Void
     private let lock = NSLock()
     private var counts = Counts()
 
     init(server: RPCServer, service: PipelineService, tls: TLSServerConfiguration, pipelineOptions: PipelineOptions,
-         allowIdentities: [String], allowIdentityFile: String?, logger: Logger) {
+         allowIdentities: [String], allowIdentityFile: String?, logger: Logger,
+         onReload: @escaping @Sendable (Bool) -> Void = { _ in }) {
+        self.onReload = onReload
         self.server = server
         self.service = service
         self.tls = tls
@@ -63,6 +67,7 @@ final class ServeReloader: @unchecked Sendable {
             server.reloadAllowlist(identities)
             if let replacement { service.replacePipeline(replacement) }
             lock.withLock { counts.succeeded += 1 }
+            onReload(true)
             logger.notice("adrnorm serve: reloaded", metadata: [
                 "certificates": "\(tls.certificateChainPath)",
                 "allowlist": "\(identities.isEmpty ? "any verified client" : "\(identities.count) identities")",
@@ -71,6 +76,7 @@ final class ServeReloader: @unchecked Sendable {
             return true
         } catch {
             lock.withLock { counts.failed += 1 }
+            onReload(false)
             logger.error("adrnorm serve: reload failed, nothing changed: \(error)", metadata: [
                 "loaded_before_failing": "\(notes.joined(separator: "; "))",
             ])

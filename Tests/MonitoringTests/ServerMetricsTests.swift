@@ -92,6 +92,13 @@ func sample(_ text: String, _ series: String) -> Double? {
         text = String(decoding: metrics.exposition(), as: UTF8.self)
         #expect(!text.contains(#"dictionary_digest="d1""#))
         #expect(sample(text, #"adrnorm_serving_info{model_digest="m1",precision="fp32",dictionary_version="27.1",dictionary_digest="d2"}"#) == 1)
+        // Reloads, by outcome.
+        metrics.reloaded(succeeded: true)
+        metrics.reloaded(succeeded: false)
+        metrics.reloaded(succeeded: false)
+        text = String(decoding: metrics.exposition(), as: UTF8.self)
+        #expect(sample(text, #"adrnorm_reloads_total{outcome="ok"}"#) == 1)
+        #expect(sample(text, #"adrnorm_reloads_total{outcome="failed"}"#) == 2)
     }
 
     @Test("Handshake errors map to their reasons")

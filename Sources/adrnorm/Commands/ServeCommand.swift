@@ -290,7 +290,7 @@ struct Serve: AsyncParsableCommand {
         // SIGHUP: reload certificates, allowlist file, dictionary and synonyms.
         let reloader = ServeReloader(server: server, service: service, tls: tls, pipelineOptions: pipelineOptions,
                                      allowIdentities: allowIdentity, allowIdentityFile: allowIdentityFile,
-                                     logger: logger)
+                                     logger: logger, onReload: { metrics?.reloaded(succeeded: $0) })
         let reloads = TerminationSignals(signals: [SIGHUP], queue: DispatchQueue(label: "adrnorm.serve.reload")) { _ in
             reloader.reload()
         }
