@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from typing import Deque, Dict, List, Optional, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 from ._proto.adrnorm.wire.v1 import frame_pb2 as wire
 from ._tls import BUSY, CLOSED_TCP, CLOSED_TLS, QUEUED, ChannelClosed, TLSChannel
@@ -117,8 +117,12 @@ class Connection:
 
     def __init__(self, host: str, port: int, context: ssl.SSLContext, *, server_hostname: str,
                  client_name: str, connect_timeout: float, keepalive_interval: Optional[float],
-                 keepalive_timeout: float, ca: str, cert: Optional[str]) -> None:
+                 keepalive_timeout: float, ca: str, cert: Optional[str],
+                 on_event: Optional[Callable[[], None]] = None) -> None:
+        """``on_event`` is called (from the reader or keepalive thread, no
+        lock held) when the connection fails or the server sends GoAway."""
         self.address = f"{host}:{port}"
+        self._on_event = on_event
         self._ca, self._cert = ca, cert
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)  # slots, stream table, closed state
@@ -213,7 +217,7 @@ class Connection:
         if self._goaway is not None:
             last, code, msg = self._goaway
             return Unavailable(f"{self.address} is shutting down (GoAway: {msg or StatusCode.of(code).name});"
-                               f" open a new Client for new calls")
+                               f" new calls go to a new connection")
         return None
 
     # -- streams ---------------------------------------------------------------
@@ -474,6 +478,9 @@ class Connection:
             doomed = [s for sid, s in self._streams.items() if sid > g.last_stream_id]
             for s in doomed:
                 del self._streams[s.id]
+            # The streams the server goes on with learn of the drain too (a
+            # NormalizeStream moves its unanswered items elsewhere).
+            touched.extend(self._streams.values())
             self._active -= len(doomed)
             self._cond.notify_all()
             close_now = self._active == 0
@@ -481,11 +488,19 @@ class Connection:
             with s.lock:
                 s.error = Unavailable(f"{self.address} did not process this call (GoAway after stream "
                                       f"{g.last_stream_id}: {g.message or StatusCode.of(g.code).name}); "
-                                      f"retry on a new Client")
+                                      f"safe to retry on another connection")
                 s.finished = True
             touched.append(s)
         if close_now:
             self._fail(Unavailable(f"{self.address} closed the connection after GoAway"))
+        self._notify_event()
+
+    def _notify_event(self) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event()
+            except Exception:  # a callback must not kill the reader
+                pass
 
     def _fail(self, err: RPCError) -> None:
         """Marks the connection failed and wakes everything waiting on it."""
@@ -507,6 +522,7 @@ class Connection:
             ev.set()
         self._ka_event.set()
         self._channel.shutdown()
+        self._notify_event()
 
     # -- keepalive -------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 It is independent of the client's own TLS code (its own ``ssl.SSLObject``
 over memory BIOs), does the TLS handshake, reads the client's Hello, answers
-with a Hello, then reads frames (and answers nothing) until the test calls
+with a Hello, answers the client's first Health call (its readiness check: SERVING), then
+reads frames (and answers nothing else) until the test calls
 :meth:`ScriptedPeer.end` with one of ``ENDINGS``:
 
 ``close_notify``         TLS close_notify, then close the socket (FIN)
@@ -35,6 +36,7 @@ from typing import List, Optional
 
 from fake_server import server_tls_context
 
+from adrnorm_client._proto.adrnorm.v1 import normalizer_pb2 as pb
 from adrnorm_client._proto.adrnorm.wire.v1 import frame_pb2 as wire
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
@@ -135,6 +137,7 @@ class ScriptedPeer:
             # records: it sits in the BIO already, so decrypt before waiting.
             buffered = True
             hello_done = False
+            health_done = False
             if not self._hello:
                 self.ready.set()
             while True:
@@ -188,6 +191,15 @@ class ScriptedPeer:
                     f.ParseFromString(bytes(buf[4:4 + n]))
                     del buf[:4 + n]
                     kind = f.WhichOneof("kind")
+                    if (kind == "call" and f.call.method.endswith("/Health") and f.call.half_close
+                            and not health_done):
+                        health_done = True
+                        # The client's readiness check: SERVING, not recorded.
+                        obj.write(_encode(wire.Frame(stream_id=f.stream_id, message=wire.Message(
+                            payload=pb.HealthResponse(status=pb.HealthResponse.SERVING).SerializeToString())))
+                            + _encode(wire.Frame(stream_id=f.stream_id, status=wire.Status())))
+                        sock.sendall(out.read())
+                        continue
                     self.frames.append(kind)
                     if kind == "hello" and self._hello and not hello_done:
                         hello_done = True

@@ -76,7 +76,7 @@ def connect(peer: ScriptedPeer, certs, **kwargs) -> Client:
 
 def wait_closed(c: Client, limit: float = 5.0) -> None:
     deadline = time.monotonic() + limit
-    while not c.closed and time.monotonic() < deadline:
+    while c.connected and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
@@ -89,7 +89,7 @@ def test_server_ends_connection_while_idle(peer, certs, how):
     try:
         p.end(how)
         wait_closed(c)
-        assert c.closed, f"the client did not notice the server's {how} within 5 s"
+        assert not c.connected, f"the client did not notice the server's {how} within 5 s"
         err, took = bounded(lambda: c.health(timeout=CALL_TIMEOUT))
         assert isinstance(err, Unavailable), repr(err)
         assert isinstance(err, RPCError)
@@ -116,7 +116,7 @@ def test_server_half_closes_and_stays_silent_while_idle(peer, certs):
         assert isinstance(err, (Unavailable, DeadlineExceeded)), repr(err)
         assert took < CALL_TIMEOUT + 1.0, f"took {took:.2f}s"
         assert isinstance(err, Unavailable) and took < PROMPT, (repr(err), took)
-        assert c.closed
+        assert not c.connected
     finally:
         bounded(c.close)
 
@@ -134,7 +134,7 @@ def test_server_ends_connection_with_a_call_in_flight(peer, certs, how):
         assert p.call_seen.is_set(), "the call never reached the peer"
         assert isinstance(err, Unavailable), repr(err)
         assert took < PROMPT, f"UNAVAILABLE took {took:.2f}s"
-        assert c.closed
+        assert not c.connected
         err, took = bounded(lambda: c.health(timeout=CALL_TIMEOUT))
         assert isinstance(err, Unavailable) and took < PROMPT, (repr(err), took)
     finally:
@@ -216,7 +216,7 @@ def test_a_call_whose_own_write_is_blocked_ends_at_its_timeout(peer, certs):
         assert isinstance(err, DeadlineExceeded), repr(err)
         assert 1.0 <= took < 1.0 + PROMPT, f"took {took:.2f}s"
         assert "not reading" in str(err), str(err)
-        assert not c.closed, "a slow server is not a failed connection"
+        assert c.connected, "a slow server is not a failed connection"
         # Calls behind it end at their timeouts too (nothing of theirs is sent).
         for call in (lambda: c.health(timeout=0.5), lambda: c.ping(timeout=0.5),
                      lambda: list(c.normalize_stream(["头晕"], timeout=0.5))):
@@ -228,7 +228,7 @@ def test_a_call_whose_own_write_is_blocked_ends_at_its_timeout(peer, certs):
         while "cancel" not in p.frames and time.monotonic() < deadline:
             time.sleep(0.02)
         assert p.frames == ["hello", "call", "cancel"], (p.frames, p.errors)
-        assert not p.errors and not c.closed
+        assert not p.errors and c.connected
     finally:
         bounded(c.close)
 
@@ -261,4 +261,4 @@ def test_graceful_server_shutdown_while_idle(fresh_server, make_client):
     err, took = bounded(lambda: c.health(timeout=CALL_TIMEOUT))
     assert isinstance(err, Unavailable), repr(err)
     assert took < PROMPT, f"UNAVAILABLE took {took:.2f}s"
-    assert c.closed
+    assert not c.connected
