@@ -228,7 +228,9 @@ class Pool:
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.closed = False
-        self._turn = itertools.count()
+        # Ties go round from a random start, so that clients started
+        # together (Spark tasks) do not all begin on the first server.
+        self._turn = itertools.count(random.randrange(max(1, len(addresses))))
         self.servers: List[_Server] = [_Server(self, h, p) for h, p in addresses]
 
     def start(self) -> None:

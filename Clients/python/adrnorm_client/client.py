@@ -106,16 +106,7 @@ class Client:
         self.timeout = timeout
         self.metadata = dict(metadata or {})
         self.failover_timeout = float(failover_timeout)
-        if port is not None:
-            if not isinstance(servers, str):
-                raise ClientConfigError("port= goes with a single host name, not a list of servers")
-            addresses = [parse_address((servers, port))]
-        elif isinstance(servers, (str, tuple)):
-            addresses = [parse_address(servers)]
-        else:
-            addresses = [parse_address(a) for a in servers]
-        if not addresses:
-            raise ClientConfigError("no server address given")
+        addresses = self._check_servers(servers, port)
         ca, cert_s, key_s = os.fspath(ca), (os.fspath(cert) if cert is not None else None), \
             (os.fspath(key) if key is not None else None)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -143,6 +134,21 @@ class Client:
         self._pool = Pool(addresses, connect, connect_timeout=connect_timeout, backoff_initial=backoff_initial,
                           backoff_max=backoff_max, metadata=self.metadata)
         self._pool.start()
+
+    @staticmethod
+    def _check_servers(servers: Any, port: Optional[int] = None) -> List[Tuple[str, int]]:
+        """The (host, port) of each address; ClientConfigError for a bad one."""
+        if port is not None:
+            if not isinstance(servers, str):
+                raise ClientConfigError("port= goes with a single host name, not a list of servers")
+            addresses = [parse_address((servers, port))]
+        elif isinstance(servers, (str, tuple)):
+            addresses = [parse_address(servers)]
+        else:
+            addresses = [parse_address(a) for a in servers]
+        if not addresses:
+            raise ClientConfigError("no server address given")
+        return addresses
 
     # -- lifecycle -----------------------------------------------------------
 
