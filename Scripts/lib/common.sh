@@ -42,6 +42,10 @@ JAVA_PACKAGES=(openjdk-17-jdk-headless protobuf-compiler libprotobuf-java junit5
 # What the Python client's tests need (Scripts/test-python-client): a plain
 # venv of its own, filled from PyPI.
 PYCLIENT_PACKAGES=(python3 python3-venv python3-pip)
+# What its failover tests against real replicas need on top
+# (Clients/python/tests-replicas): HAProxy in front of the replicas, and a Java
+# runtime for PySpark's local mode.
+PYCLIENT_REPLICA_PACKAGES=(haproxy openjdk-17-jre-headless)
 
 swift_bin() {
   if command -v swift >/dev/null; then command -v swift

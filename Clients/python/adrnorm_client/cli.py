@@ -311,7 +311,9 @@ def _result_json(r: NormalizeResult, mention: str) -> dict:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--server", type=_server, required=True, metavar="HOST:PORT")
+    common.add_argument("--server", type=_server, required=True, action="append", metavar="HOST:PORT",
+                        help="a server; repeat it for replicas (calls go to the least-loaded, "
+                             "a stream moves when its server dies or drains)")
     common.add_argument("--ca", required=True, help="CA file that signed the server certificate")
     common.add_argument("--cert", required=True, help="this client's certificate (PEM)")
     common.add_argument("--key", required=True, help="this client's private key (PEM)")
@@ -354,9 +356,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         except OSError as e:
             print(f"{_PROG}: {args.input}: cannot open ({e.strerror or e})", file=sys.stderr)
             return 2
-    host, port = args.server
     try:
-        with Client(host, port, ca=args.ca, cert=args.cert, key=args.key,
+        with Client(args.server, ca=args.ca, cert=args.cert, key=args.key,
                     client_name="adrnorm-client-cli") as client:
             if args.command == "normalize":
                 return _normalize(client, args)
