@@ -30,14 +30,35 @@ final class ClientCall {
     private Throwable endCause;
     /** The caller gave up (Cancel or deadline); the server's Status is still awaited to free the slot. */
     private boolean abandoned;
+    /** Told (outside the lock) after every change; null for none. A NormalizeStream waits on several calls with it. */
+    private final Runnable listener;
 
     ClientCall(Connection connection, String method, long timeoutMillis, long initialCredit) {
+        this(connection, method, timeoutMillis, deadlineFor(timeoutMillis), initialCredit, null);
+    }
+
+    /**
+     * A call whose deadline was fixed earlier ({@code deadlineNanos}, {@code Long.MAX_VALUE} for
+     * none): a retry, or one leg of a NormalizeStream, keeps the deadline of the whole operation.
+     */
+    ClientCall(Connection connection, String method, long timeoutMillis, long deadlineNanos, long initialCredit, Runnable listener) {
         this.connection = connection;
         this.method = method;
         // The wire's timeout_ms is a uint32: longer timeouts (over 49 days) are clamped to it.
         this.timeoutMillis = Math.min(timeoutMillis, MAX_TIMEOUT_MILLIS);
-        this.deadlineNanos = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis) : Long.MAX_VALUE;
+        this.deadlineNanos = deadlineNanos;
         this.credit = initialCredit;
+        this.listener = listener;
+    }
+
+    /** The deadline of an operation of {@code timeoutMillis} (0: none) starting now. */
+    static long deadlineFor(long timeoutMillis) {
+        return timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(timeoutMillis, MAX_TIMEOUT_MILLIS))
+                : Long.MAX_VALUE;
+    }
+
+    private void tell() {
+        if (listener != null) listener.run();
     }
 
     // ---- reader side ----
@@ -52,6 +73,7 @@ final class ClientCall {
         } finally {
             lock.unlock();
         }
+        tell();
     }
 
     void onCredit(long messages) {
@@ -63,6 +85,19 @@ final class ClientCall {
         } finally {
             lock.unlock();
         }
+        tell();
+    }
+
+    /** The connection received a GoAway that lets this call finish: wake whoever waits on it. */
+    void onConnectionDraining() {
+        lock.lock();
+        try {
+            version++;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        tell();
     }
 
     /** The call ended (server Status or a connection failure); the first end wins. */
@@ -77,6 +112,7 @@ final class ClientCall {
         } finally {
             lock.unlock();
         }
+        tell();
     }
 
     // ---- caller side ----
@@ -127,6 +163,16 @@ final class ClientCall {
         lock.lock();
         try {
             return inbound.isEmpty() ? end : null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** True once the call has ended (responses may still wait to be taken). */
+    boolean isEnded() {
+        lock.lock();
+        try {
+            return end != null;
         } finally {
             lock.unlock();
         }

@@ -68,12 +68,32 @@ final class Connection implements Closeable {
     /** Room for a Frame's own fields around a payload. */
     static final int FRAME_OVERHEAD = 256;
 
+    /** Told when the connection stops taking new calls; each method is called at most once, from any thread. */
+    interface Listener {
+        /** The server sent GoAway: calls it accepted finish, new calls must go elsewhere. */
+        void goingAway(Connection c);
+
+        /** The connection is finished (lost, closed by either side, or ended after a GoAway). */
+        void closed(Connection c);
+    }
+
+    static final Listener NO_LISTENER = new Listener() {
+        @Override
+        public void goingAway(Connection c) {}
+
+        @Override
+        public void closed(Connection c) {}
+    };
+
     /** What a connection needs from the client's builder. */
     record Settings(String host, int port, javax.net.ssl.SSLContext sslContext, String caFile, String certFile,
                     long connectTimeoutMillis, long keepAliveMillis, long keepAliveTimeoutMillis, String clientName) {}
 
     private final Settings settings;
-    private final String peer;
+    private final Listener listener;
+    private boolean toldGoingAway;
+    private boolean toldClosed;
+    final String peer;
     private final HandshakeSocket tcp;
     private final SSLSocket socket;
     private final DataInputStream in;
@@ -107,9 +127,10 @@ final class Connection implements Closeable {
     private final AtomicLong pingCounter = new AtomicLong();
     private final AtomicLong pongsReceived = new AtomicLong();
 
-    private Connection(Settings s, HandshakeSocket tcp, SSLSocket socket, BufferedInputStream input, Hello serverHello)
-            throws IOException {
+    private Connection(Settings s, Listener listener, HandshakeSocket tcp, SSLSocket socket, BufferedInputStream input,
+                       Hello serverHello) throws IOException {
         this.settings = s;
+        this.listener = listener;
         this.tcp = tcp;
         this.peer = s.host() + ":" + s.port();
         this.socket = socket;
@@ -138,6 +159,11 @@ final class Connection implements Closeable {
 
     /** Connects, completes TLS with ALPN adrn/1, exchanges Hellos; starts the reader. */
     static Connection open(Settings s) {
+        return open(s, NO_LISTENER);
+    }
+
+    /** As {@link #open(Settings)}, telling {@code listener} when the connection goes away or closes. */
+    static Connection open(Settings s, Listener listener) {
         String peer = s.host() + ":" + s.port();
         HandshakeSocket raw = new HandshakeSocket();
         SSLSocket ssl = null;
@@ -191,7 +217,7 @@ final class Connection implements Closeable {
             }
             ssl.setSoTimeout(0);
             raw.established();
-            Connection c = new Connection(s, raw, ssl, bin, sh);
+            Connection c = new Connection(s, listener, raw, ssl, bin, sh);
             c.reader.start();
             c.startKeepAlive();
             return c;
@@ -288,7 +314,7 @@ final class Connection implements Closeable {
                 if (nextStreamId > 0xffffffffL) {
                     releaseSlotLocked();
                     refusing = new AdrnormException(Status.Code.UNAVAILABLE, "this connection to " + peer
-                            + " has used every stream id; make a new client");
+                            + " has used every stream id; new calls go to a new connection");
                     throw copy(refusing);
                 }
                 call.streamId = (int) nextStreamId;
@@ -624,11 +650,12 @@ final class Connection implements Closeable {
         String why = "server " + peer + " is going away (" + Status.Code.forNumber(g.getCodeValue())
                 + (g.getMessage().isEmpty() ? "" : ": " + g.getMessage()) + ")";
         List<ClientCall> unprocessed = new ArrayList<>();
+        List<ClientCall> remaining;
         boolean closeNow;
         state.lock();
         try {
             if (refusing == null) {
-                refusing = new AdrnormException(Status.Code.UNAVAILABLE, why + "; it accepts no new calls: make a new client");
+                refusing = new AdrnormException(Status.Code.UNAVAILABLE, why + "; it accepts no new calls on this connection");
             }
             calls.entrySet().removeIf(e -> {
                 if ((e.getKey() & 0xffffffffL) > last) {
@@ -640,13 +667,16 @@ final class Connection implements Closeable {
             });
             slotFreed.signalAll();
             closeNow = calls.isEmpty();
+            remaining = new ArrayList<>(calls.values());
         } finally {
             state.unlock();
         }
+        tellGoingAway();
         for (ClientCall c : unprocessed) {
             c.finish(new Status(Status.Code.UNAVAILABLE, why + "; it did not process this " + c.shortMethod()
-                    + " call (stream " + (c.streamId & 0xffffffffL) + " > last_stream_id " + last + "): retry it on a new client"), null);
+                    + " call (stream " + (c.streamId & 0xffffffffL) + " > last_stream_id " + last + "): retry it on another connection"), null);
         }
+        for (ClientCall c : remaining) c.onConnectionDraining();
         if (closeNow) closeSocket();
     }
 
@@ -744,6 +774,49 @@ final class Connection implements Closeable {
         closeQuietly(socket);
         scheduler.shutdown();
         writer.shutdown();
+        tellClosed();
+    }
+
+    /** Why the connection takes no new calls (a GoAway, a lost connection, the client's close); null while it does. */
+    String endReason() {
+        state.lock();
+        try {
+            return refusing == null ? null : refusing.getMessage();
+        } finally {
+            state.unlock();
+        }
+    }
+
+    /** True once the server sent GoAway or the connection is finished: no new call may start on it. */
+    boolean isRefusing() {
+        state.lock();
+        try {
+            return refusing != null;
+        } finally {
+            state.unlock();
+        }
+    }
+
+    private void tellGoingAway() {
+        state.lock();
+        try {
+            if (toldGoingAway) return;
+            toldGoingAway = true;
+        } finally {
+            state.unlock();
+        }
+        listener.goingAway(this);
+    }
+
+    private void tellClosed() {
+        state.lock();
+        try {
+            if (toldClosed) return;
+            toldClosed = true;
+        } finally {
+            state.unlock();
+        }
+        listener.closed(this);
     }
 
     @Override

@@ -367,7 +367,8 @@ class AdrnormClientTest {
     @Test
     void serverKilledMidStreamIsUnavailableWithoutHanging() {
         TestServer own = TestServer.start();
-        try (AdrnormClient c = builderFor(own).timeout(null).build()) {
+        // The only server is gone for good: after waiting a second for it to come back, UNAVAILABLE.
+        try (AdrnormClient c = builderFor(own).timeout(null).serverWait(Duration.ofSeconds(1)).build()) {
             assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
                 NormalizeStream s = c.normalizeStream(IntStream.range(0, 200_000).mapToObj(i -> request(i, 5)).iterator());
                 for (int i = 0; i < 200; i++) assertEquals("m" + i, s.next().getId());
@@ -385,26 +386,29 @@ class AdrnormClientTest {
     }
 
     @Test
-    void goAwayFinishesStartedCallsAndRefusesNewOnes() throws Exception {
+    void goAwayFinishesStartedCallsAndNewOnesUseANewConnection() throws Exception {
         assumeFalse(TestServer.real(), "GoAway on demand needs the fake");
         try (FakeServer own = new FakeServer(certs); AdrnormClient c = builderFor(own).build()) {
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                Connection before = c.connection();
                 NormalizeStream s = c.normalizeStream(IntStream.range(0, 50).mapToObj(i ->
                         NormalizeRequest.newBuilder().setId("g" + i).setMention("sleep:10 头痛").build()).iterator());
                 assertEquals("g0", s.next().getId());
                 own.goAway(-1); // last_stream_id = this stream
-                AdrnormException refused = assertThrows(AdrnormException.class, c::health);
-                assertEquals(Status.Code.UNAVAILABLE, refused.code());
-                assertTrue(refused.getMessage().contains("going away"), refused.getMessage());
+                // the old connection takes no new call: Health goes over a new one
+                assertEquals(HealthResponse.ServingStatus.SERVING, c.health().getStatus());
+                assertTrue(c.connection() != before, "no new connection after GoAway");
+                assertEquals(2, c.pool().endpoints.get(0).connects.get());
                 int n = 1;
                 while (s.hasNext()) assertEquals("g" + n++, s.next().getId());
                 assertEquals(50, n);
+                assertEquals(0, s.requestsResent(), "the stream below last_stream_id was finished where it was");
             });
         }
     }
 
     @Test
-    void goAwayFailsStreamsAboveLastStreamId() throws Exception {
+    void goAwayResendsStreamsAboveLastStreamId() throws Exception {
         assumeFalse(TestServer.real(), "GoAway on demand needs the fake");
         try (FakeServer own = new FakeServer(certs); AdrnormClient c = builderFor(own).build()) {
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
@@ -416,11 +420,11 @@ class AdrnormClientTest {
                         NormalizeRequest.newBuilder().setId("b" + i).setMention("sleep:20 头痛").build()).iterator());
                 assertEquals("b0", second.next().getId());
                 own.goAway(firstId);
-                AdrnormException e = assertThrows(AdrnormException.class, () -> {
-                    while (second.hasNext()) second.next();
-                });
-                assertEquals(Status.Code.UNAVAILABLE, e.code());
-                assertTrue(e.getMessage().contains("did not process"), e.getMessage());
+                // the stream the server did not process is sent again on a new connection, in order
+                int m = 1;
+                while (second.hasNext()) assertEquals("b" + m++, second.next().getId());
+                assertEquals(20, m);
+                assertTrue(second.requestsResent() > 0, "nothing was sent again");
                 int n = 1;
                 while (first.hasNext()) assertEquals("a" + n++, first.next().getId());
                 assertEquals(20, n);
@@ -456,7 +460,8 @@ class AdrnormClientTest {
     void silentServerIsDetectedByKeepAlive() {
         assumeFalse(TestServer.real(), "needs a server that goes silent");
         try (FakeServer own = new FakeServer(certs);
-             AdrnormClient c = builderFor(own).timeout(null).keepAlive(Duration.ofMillis(100), Duration.ofMillis(300)).build()) {
+             AdrnormClient c = builderFor(own).timeout(null).keepAlive(Duration.ofMillis(100), Duration.ofMillis(300))
+                     .serverWait(Duration.ZERO).build()) {
             own.mute = true;
             assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
                 AdrnormException e = assertThrows(AdrnormException.class, c::health); // no timeout of its own

@@ -154,8 +154,17 @@ final class FakeServer implements TestServer {
         return false;
     }
 
+    /** Ends every connection at once (RST) and stops listening, as a killed process would. */
     @Override
     public void kill() {
+        synchronized (conns) {
+            stopped = true;
+        }
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // closing
+        }
         for (Conn c : conns) {
             c.graceful = false;
             c.kill();
@@ -203,7 +212,15 @@ final class FakeServer implements TestServer {
             try {
                 SSLSocket s = (SSLSocket) listener.accept();
                 Conn c = new Conn(s);
-                conns.add(c);
+                synchronized (conns) {
+                    if (stopped) {
+                        // accepted just as kill() ran: a killed server would never have served it
+                        s.setSoLinger(true, 0);
+                        s.close();
+                        return;
+                    }
+                    conns.add(c);
+                }
                 Thread t = new Thread(c::run, "fake-conn");
                 t.setDaemon(true);
                 t.start();

@@ -40,6 +40,8 @@ class PeerCloseTest {
                 .keyPair(certs().resolve("client-a.pem"), certs().resolve("client-a.key"))
                 .keepAlive(Duration.ZERO, Duration.ofSeconds(20))
                 .connectTimeout(Duration.ofSeconds(10))
+                // no waiting for a reconnection: these tests time how soon a lost connection is reported
+                .serverWait(Duration.ZERO)
                 .timeout(timeout).build());
         assertTrue(peer.ready.await(5, TimeUnit.SECONDS), "the peer got no Hello: " + peer.errors);
         return c;
@@ -232,7 +234,7 @@ class PeerCloseTest {
         try (AdrnormClient c = AdrnormClient.builder().address(own.host(), own.port())
                 .trustCertificates(certs().resolve("ca.pem"))
                 .keyPair(certs().resolve("client-a.pem"), certs().resolve("client-a.key"))
-                .keepAlive(Duration.ZERO, Duration.ofSeconds(20)).timeout(Duration.ofSeconds(60)).build()) {
+                .keepAlive(Duration.ZERO, Duration.ofSeconds(20)).serverWait(Duration.ZERO).timeout(Duration.ofSeconds(60)).build()) {
             assertEquals(HealthResponse.ServingStatus.SERVING, c.health(Duration.ofSeconds(30)).getStatus());
             own.terminate();
             waitClosed(c);

@@ -20,10 +20,14 @@ final class RealServer implements TestServer {
     }
 
     static RealServer start(Path root) {
+        return start(root, freePort());
+    }
+
+    /** On {@code port}: a restart where a killed server listened. */
+    static RealServer start(Path root, int port) {
         Path exe = root.resolve(".build/release/adrnorm");
         if (!Files.isExecutable(exe)) throw new IllegalStateException(exe + " is missing: run Scripts/setup");
         Path certs = TestServer.certs();
-        int port = freePort();
         Path log = root.resolve(".build/java-client/server-" + port + ".log");
         try {
             Files.createDirectories(log.getParent());
@@ -34,7 +38,7 @@ final class RealServer implements TestServer {
                     "--listen", "127.0.0.1:" + port))
                     .directory(root.toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (System.nanoTime() < until) {

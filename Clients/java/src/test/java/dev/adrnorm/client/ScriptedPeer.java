@@ -1,9 +1,11 @@
 package dev.adrnorm.client;
 
+import dev.adrnorm.v1.HealthResponse;
 import dev.adrnorm.wire.v1.Code;
 import dev.adrnorm.wire.v1.Frame;
 import dev.adrnorm.wire.v1.GoAway;
 import dev.adrnorm.wire.v1.Hello;
+import dev.adrnorm.wire.v1.Message;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -140,6 +142,7 @@ final class ScriptedPeer implements AutoCloseable {
             if (!hello) ready.countDown();
             boolean reading = true;
             boolean helloDone = false;
+            boolean readinessAnswered = false;
             while (true) {
                 Object cmd = commands.poll();
                 if (cmd == STOP) return;
@@ -164,6 +167,18 @@ final class ScriptedPeer implements AutoCloseable {
                                 .setMaxConcurrentStreams(8).setInitialStreamCredit(8)).build())));
                         out.flush();
                         ready.countDown();
+                    } else if (f.getKindCase() == Frame.KindCase.CALL && f.getCall().getMethod().endsWith("/Health")
+                            && !readinessAnswered) {
+                        // the client's readiness check when it connects: SERVING (later calls get no answer)
+                        readinessAnswered = true;
+                        ByteArrayOutputStream answer = new ByteArrayOutputStream();
+                        answer.write(Connection.encode(Frame.newBuilder().setStreamId(f.getStreamId()).setMessage(Message.newBuilder()
+                                .setPayload(HealthResponse.newBuilder().setStatus(HealthResponse.ServingStatus.SERVING).build()
+                                        .toByteString())).build()));
+                        answer.write(Connection.encode(Frame.newBuilder().setStreamId(f.getStreamId())
+                                .setStatus(dev.adrnorm.wire.v1.Status.getDefaultInstance()).build()));
+                        out.write(wrap(answer.toByteArray()));
+                        out.flush();
                     } else if (f.getKindCase() == Frame.KindCase.CALL) {
                         callSeen.countDown();
                     }

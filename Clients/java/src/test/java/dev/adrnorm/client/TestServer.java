@@ -32,6 +32,11 @@ interface TestServer extends AutoCloseable {
         return real() ? RealServer.start(root()) : new FakeServer(certs());
     }
 
+    /** A server of the suite's kind on {@code port}: a restart where a killed one listened. */
+    static TestServer startOn(int port) {
+        return real() ? RealServer.start(root(), port) : new FakeServer(certs(), 8, 64, 4 * 1024 * 1024 + 1024, port);
+    }
+
     /** The repository root: -Dadrnorm.root, or the first folder up from here with Package.swift. */
     static Path root() {
         String p = System.getProperty("adrnorm.root");
