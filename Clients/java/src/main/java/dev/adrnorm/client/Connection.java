@@ -93,7 +93,7 @@ final class Connection implements Closeable {
     private final Listener listener;
     private boolean toldGoingAway;
     private boolean toldClosed;
-    final String peer;
+    private final String peer;
     private final HandshakeSocket tcp;
     private final SSLSocket socket;
     private final DataInputStream in;
