@@ -46,12 +46,13 @@ class FailoverTest {
 
     /**
      * Request {@code i}: a distinct mention (nothing comes from the servers' caches), scored
-     * lexically so that 20,000 stay quick; against the fake each takes 1 ms, so that a leg always
-     * has requests in flight when its server is killed.
+     * lexically so that 20,000 stay quick. Against the fake, requests 3,000 to 5,999 take 1 ms each,
+     * so that a leg has requests in flight when its server is killed (after response 4,000).
      */
     static NormalizeRequest request(int i) {
         String mention = AdrnormClientTest.MENTIONS.get(i % AdrnormClientTest.MENTIONS.size()) + i;
-        return NormalizeRequest.newBuilder().setId("m" + i).setMention(TestServer.real() ? mention : "sleep:1 " + mention)
+        boolean slow = !TestServer.real() && i >= 3000 && i < 6000;
+        return NormalizeRequest.newBuilder().setId("m" + i).setMention(slow ? "sleep:1 " + mention : mention)
                 .setTopK(5).setScorer(dev.adrnorm.v1.Scorer.SCORER_LEXICAL).build();
     }
 
@@ -102,6 +103,9 @@ class FailoverTest {
                 if (i == 13_000) {
                     // SIGTERM: B drains (GoAway); its leg is half-closed, answers what it has, the rest goes to A
                     drain = CompletableFuture.runAsync(b::terminate);
+                    ServerPool.Endpoint endpointB = c.pool().endpoints.get(1);
+                    waitFor(() -> endpointB.usable() == null, Duration.ofSeconds(30));
+                    assertTrue(endpointB.usable() == null, "B's GoAway did not arrive while the stream ran");
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
