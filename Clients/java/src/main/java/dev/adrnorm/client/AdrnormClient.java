@@ -458,9 +458,9 @@ public final class AdrnormClient implements AutoCloseable {
         }
 
         /**
-         * Loads the PEM files and connects to every server (Hellos, then a Health call); fails only
-         * when none could be used, with each server's error. Those that failed keep being tried in the
-         * background.
+         * Loads the PEM files and connects to every server at once (Hellos, then a Health call);
+         * returns as soon as one is usable, the others being tried on in the background. Fails only
+         * when every server failed, with each one's error.
          */
         public AdrnormClient build() {
             if (addresses.isEmpty()) {

@@ -253,65 +253,52 @@ final class ServerPool implements AutoCloseable {
     }
 
     /**
-     * Connects to every server at once; returns when all have answered, each with a usable
-     * connection or an error. Fails (with the servers' errors) only when none connected; the
-     * others keep trying in the background.
+     * Connects to every server at once; returns as soon as one is usable (the others go on in the
+     * background). Fails, with every server's error, only when each has failed once; then nothing
+     * is left running.
      */
     void connectAll() {
-        List<java.util.concurrent.Future<?>> attempts = new ArrayList<>();
-        List<AdrnormException> errors = Collections.synchronizedList(new ArrayList<>());
         for (Endpoint e : endpoints) {
-            e.pool.lock.lock();
+            lock.lock();
             try {
                 e.connecting = true;
             } finally {
-                e.pool.lock.unlock();
+                lock.unlock();
             }
-            attempts.add(scheduler.submit(() -> {
-                AdrnormException error = null;
-                try {
-                    e.connectOnce();
-                } catch (AdrnormException x) {
-                    error = x;
-                } catch (RuntimeException x) {
-                    error = new AdrnormException(Status.Code.UNAVAILABLE, "connecting to " + e.address + " failed: " + x, x);
-                }
-                lock.lock();
-                try {
-                    e.connecting = false;
-                    if (error != null) {
-                        e.failedAttempts = 1;
-                        e.lastError = error;
-                        errors.add(error);
-                    }
-                } finally {
-                    lock.unlock();
-                }
-            }));
+            scheduler.execute(e::attempt);
         }
-        for (java.util.concurrent.Future<?> f : attempts) {
-            try {
-                f.get();
-            } catch (java.util.concurrent.ExecutionException x) {
-                throw new IllegalStateException("a connection attempt failed unexpectedly; this is a bug", x.getCause());
-            } catch (InterruptedException x) {
-                Thread.currentThread().interrupt();
-                close();
-                throw new AdrnormException(Status.Code.CANCELLED, "interrupted while connecting", x);
+        List<AdrnormException> errors = new ArrayList<>();
+        lock.lock();
+        try {
+            while (true) {
+                boolean allFailed = true;
+                for (Endpoint e : endpoints) {
+                    if (e.current != null) return;
+                    if (e.failedAttempts == 0) allFailed = false;
+                }
+                if (allFailed) {
+                    for (Endpoint e : endpoints) errors.add(e.lastError);
+                    break;
+                }
+                changed.await();
             }
-        }
-        if (errors.size() == endpoints.size()) {
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            lock.unlock();
             close();
-            if (errors.size() == 1) throw errors.get(0);
-            Status.Code code = errors.get(0).code();
-            StringBuilder m = new StringBuilder("none of the " + endpoints.size() + " servers could be used:");
-            for (AdrnormException x : errors) {
-                if (x.code() != code) code = Status.Code.UNAVAILABLE;
-                m.append("\n  ").append(x.getMessage());
-            }
-            throw new AdrnormException(new Status(code, m.toString()), errors.get(0));
+            throw new AdrnormException(Status.Code.CANCELLED, "interrupted while connecting", x);
+        } finally {
+            if (lock.isHeldByCurrentThread()) lock.unlock();
         }
-        for (Endpoint e : endpoints) e.scheduleReconnect(); // those that failed try again
+        close();
+        if (errors.size() == 1) throw errors.get(0);
+        Status.Code code = errors.get(0).code();
+        StringBuilder m = new StringBuilder("none of the " + endpoints.size() + " servers could be used:");
+        for (AdrnormException x : errors) {
+            if (x.code() != code) code = Status.Code.UNAVAILABLE;
+            m.append("\n  ").append(x.getMessage());
+        }
+        throw new AdrnormException(new Status(code, m.toString()), errors.get(0));
     }
 
     /** Backoff number {@code n} (≥ 1): initial × 2^(n − 1), capped at the maximum, ±20 % jitter. */

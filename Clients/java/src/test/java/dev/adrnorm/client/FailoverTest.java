@@ -229,6 +229,16 @@ class FailoverTest {
                 for (int i = 0; i < 4; i++) assertEquals(HealthResponse.ServingStatus.SERVING, c.health().getStatus());
                 assertEquals(List.of("127.0.0.1:" + dead, a.host() + ":" + a.port()), c.addresses());
             }
+            // A server that never answers the TLS handshake does not hold build() for the connect timeout.
+            try (var silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+                long start = System.nanoTime();
+                try (AdrnormClient c = builderFor(a).addresses("127.0.0.1:" + silent.getLocalPort(), a.host() + ":" + a.port())
+                        .connectTimeout(Duration.ofSeconds(20)).build()) {
+                    assertEquals(HealthResponse.ServingStatus.SERVING, c.health().getStatus());
+                    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                    assertTrue(ms < 10_000, "build() and a call took " + ms + " ms beside a silent server");
+                }
+            }
         }
         int dead2;
         try (var socket = new java.net.ServerSocket(0)) {
