@@ -56,6 +56,14 @@ class FailoverTest {
                 .setTopK(5).setScorer(dev.adrnorm.v1.Scorer.SCORER_LEXICAL).build();
     }
 
+    /** Builds the client and waits until it has a usable connection to every server (build() returns at the first). */
+    static AdrnormClient connectedToAll(AdrnormClient.Builder builder) throws InterruptedException {
+        AdrnormClient c = builder.build();
+        waitFor(() -> c.pool().endpoints.stream().allMatch(e -> e.usable() != null), Duration.ofSeconds(20));
+        for (ServerPool.Endpoint e : c.pool().endpoints) assertTrue(e.usable() != null, e.describe());
+        return c;
+    }
+
     static void waitFor(java.util.function.BooleanSupplier condition, Duration limit) throws InterruptedException {
         long until = System.nanoTime() + limit.toNanos();
         while (!condition.getAsBoolean() && System.nanoTime() < until) Thread.sleep(10);
@@ -68,7 +76,7 @@ class FailoverTest {
         TestServer b = TestServer.start();
         int portA = a[0].port();
         CompletableFuture<Void> drain = null;
-        try (AdrnormClient c = builderFor(a[0], b).build()) {
+        try (AdrnormClient c = connectedToAll(builderFor(a[0], b))) {
             ServerPool.Endpoint endpointA = c.pool().endpoints.get(0);
             NormalizeStream s = c.normalizeStream(IntStream.range(0, n).mapToObj(FailoverTest::request).iterator(),
                     Duration.ofMinutes(3));
@@ -157,7 +165,7 @@ class FailoverTest {
     @Test
     void unaryCallsGoToTheLeastLoadedServerAndARefusedOneIsRetriedOnTheOther() throws Exception {
         assumeFalse(TestServer.real(), "needs the fake's slow mentions and GoAway on demand");
-        try (FakeServer a = new FakeServer(CERTS); FakeServer b = new FakeServer(CERTS); AdrnormClient c = builderFor(a, b).build()) {
+        try (FakeServer a = new FakeServer(CERTS); FakeServer b = new FakeServer(CERTS); AdrnormClient c = connectedToAll(builderFor(a, b))) {
             assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
                 // eight slow calls at once: fewest outstanding pairs first, so four each
                 int openedA = a.streamsOpened.get();
@@ -197,7 +205,7 @@ class FailoverTest {
     @Test
     void aDrainingServerGetsNoNewCalls() throws Exception {
         assumeFalse(TestServer.real(), "needs the fake's slow mentions");
-        try (FakeServer a = new FakeServer(CERTS); FakeServer b = new FakeServer(CERTS); AdrnormClient c = builderFor(a, b).build()) {
+        try (FakeServer a = new FakeServer(CERTS); FakeServer b = new FakeServer(CERTS); AdrnormClient c = connectedToAll(builderFor(a, b))) {
             assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
                 // a slow stream on each server keeps A's connection open while it drains
                 NormalizeStream s = c.normalizeStream(IntStream.range(0, 40).mapToObj(i ->
