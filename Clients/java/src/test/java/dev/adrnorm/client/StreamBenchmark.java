@@ -107,8 +107,8 @@ public final class StreamBenchmark {
             double cpuMicros = (processCpuNanos() - cpu) / 1e3 / count;
             best = Math.max(best, rate);
             sum += rate;
-            System.out.printf("java-client run %d: %d mentions, %.1f mentions/s, client CPU %.1f µs/mention%n", r + 1, count, rate,
-                    cpuMicros);
+            System.out.printf("java-client run %d: %d mentions, %.1f mentions/s, %s CPU %.1f µs/mention%n", r + 1, count, rate,
+                    target.startsWith("in-process") ? "client and in-process fake" : "client", cpuMicros);
         }
         System.out.printf("java-client: %.1f mentions/s (mean of %d runs; best %.1f) against %s, %s, top_k %s%n",
                 sum / runs, runs, best, target, distinct ? "every mention distinct" : mentions.size() + " distinct mentions",
