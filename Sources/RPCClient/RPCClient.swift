@@ -69,8 +69,7 @@ public final class RPCClient: @unchecked Sendable {
     private var endWaiters: [CheckedContinuation<ConnectionEnd, Never>] = []
     private var pingWaiters: [CheckedContinuation<Result<[UInt8], RPCError>, Never>] = []
     /// Work for `queue` handed over by callers (`onQueue`), in order.
-    private let inboxLock = NSLock()
-    private var inbox: [@Sendable () -> Void] = []
+    private let inbox = Inbox<@Sendable () -> Void>()
     /// The connection's one timer (Hello wait and call deadlines).
     private let timer: DispatchSourceTimer
     private var timerArmedAt: UInt64?
@@ -207,19 +206,11 @@ public final class RPCClient: @unchecked Sendable {
     /// that arrives together (sixteen calls opened at once, say) takes one
     /// hop onto the queue and its frames leave in one write.
     func onQueue(_ work: @escaping @Sendable () -> Void) {
-        inboxLock.lock()
-        inbox.append(work)
-        let first = inbox.count == 1
-        inboxLock.unlock()
-        if first { queue.async { self.runInbox() } }
-    }
-
-    private func runInbox() {
-        inboxLock.lock()
-        let work = inbox
-        inbox.removeAll()
-        inboxLock.unlock()
-        if let channel { channel.batchingSends { for w in work { w() } } } else { for w in work { w() } }
+        guard inbox.post(work) else { return }
+        queue.async {
+            let work = self.inbox.takeAll()
+            if let channel = self.channel { channel.batchingSends { for w in work { w() } } } else { for w in work { w() } }
+        }
     }
 
     private static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }

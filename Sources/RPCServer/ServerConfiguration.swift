@@ -62,6 +62,9 @@ public struct ServerConfiguration: Sendable {
     /// bytes of keys and values (docs/PROTOCOL.md §Limits).
     public static let defaultMaxMetadataEntries = 64
     public static let defaultMaxMetadataBytes = 16 << 10
+    /// How often an open connection's socket is read even without a
+    /// readiness event (a safety net for events the event loop misses).
+    public static let socketCheckInterval: Duration = .seconds(10)
 
     public init(listenAddress: String = "127.0.0.1:7443", tls: TLSServerConfiguration,
                 allowedIdentities: [String] = [], maxConnections: Int = 256, maxUnauthenticatedConnections: Int = 256,

@@ -64,8 +64,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// Service results not yet handed to the machine, filled from the calls'
     /// tasks: results that finish together cost one hop onto `queue` and
     /// leave in one write, not one each.
-    private let completionsLock = NSLock()
-    private var completions: [ServerConnectionState.Event] = []
+    private let completions = Inbox<ServerConnectionState.Event>()
 
     /// Asked when TLS is up (id, allowed): nil admits the connection, a
     /// message refuses it (the server's connection budget is full).
@@ -207,20 +206,10 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     /// Queues a call's result for the machine; the first one of a batch
     /// schedules the hop onto `queue`.
     private func complete(_ event: ServerConnectionState.Event) {
-        completionsLock.lock()
-        completions.append(event)
-        let first = completions.count == 1
-        completionsLock.unlock()
-        if first { queue.async { self.handleCompletions() } }
-    }
-
-    private func handleCompletions() {
-        completionsLock.lock()
-        let events = completions
-        completions.removeAll()
-        completionsLock.unlock()
-        channel.batchingSends {
-            for event in events { handle(event) }
+        guard completions.post(event) else { return }
+        queue.async {
+            let events = self.completions.takeAll()
+            self.channel.batchingSends { for event in events { self.handle(event) } }
         }
     }
 

@@ -55,8 +55,8 @@ package struct ServerConnectionState {
         /// While the connection is open a tick comes at least this often, so
         /// the driver can look at its socket even when no readiness event
         /// came (a reset the event loop missed must not hold a descriptor
-        /// until the idle timeout).
-        package var socketCheckInterval: Duration
+        /// until the idle timeout); nil: no such tick.
+        package var socketCheckInterval: Duration?
 
         package init(serverName: String = "adrnorm", maxFrameBytes: UInt32 = FrameDecoder.defaultMaxFrameBytes,
                      maxConcurrentStreams: UInt32 = 64, initialStreamCredit: UInt32 = 16,
@@ -67,7 +67,7 @@ package struct ServerConnectionState {
                      maxQueuedOutputBytes: Int = 32 << 20, maxTotalQueuedOutputBytes: Int = 512 << 20,
                      creditOutputThreshold: Int = 4 << 20, streamIdleTimeout: Duration? = nil,
                      writeTimeout: Duration? = nil, cancelBurst: Double = 1000, cancelsPerSecond: Double = 100,
-                     socketCheckInterval: Duration = .seconds(10)) {
+                     socketCheckInterval: Duration? = nil) {
             self.serverName = serverName
             self.maxFrameBytes = maxFrameBytes
             self.maxConcurrentStreams = maxConcurrentStreams
@@ -97,7 +97,8 @@ package struct ServerConnectionState {
                       maxQueuedOutputBytes: configuration.maxQueuedOutputBytesPerConnection,
                       maxTotalQueuedOutputBytes: configuration.maxQueuedOutputBytes,
                       creditOutputThreshold: configuration.outputBufferLimit / 2,
-                      streamIdleTimeout: configuration.streamIdleTimeout, writeTimeout: configuration.writeTimeout)
+                      streamIdleTimeout: configuration.streamIdleTimeout, writeTimeout: configuration.writeTimeout,
+                      socketCheckInterval: ServerConfiguration.socketCheckInterval)
         }
     }
 
@@ -224,11 +225,9 @@ package struct ServerConnectionState {
     /// Pings a client may send in a burst, and the rate the burst refills at.
     static let pingBurst: Double = 32
     static let pingsPerSecond: Double = 10
-    private var pingTokens = ServerConnectionState.pingBurst
-    private var pingCheckedAt: UInt64 = 0
+    private var pings = TokenBucket(burst: ServerConnectionState.pingBurst, perSecond: ServerConnectionState.pingsPerSecond)
     /// The same kind of bucket for Cancel frames (`Settings.cancelBurst`).
-    private var cancelTokens: Double
-    private var cancelCheckedAt: UInt64 = 0
+    private var cancels: TokenBucket
     /// Request bytes held by all streams (`Settings.maxRequestBytes`).
     private var requestBytes = 0
     /// Stream answers finished but waiting for an earlier one, in bytes:
@@ -254,7 +253,7 @@ package struct ServerConnectionState {
     package init(settings: Settings, epoch: ContinuousClock.Instant) {
         self.settings = settings
         self.epoch = epoch
-        cancelTokens = settings.cancelBurst
+        cancels = TokenBucket(burst: settings.cancelBurst, perSecond: settings.cancelsPerSecond)
     }
 
     /// Request bytes the connection's streams hold now.
@@ -350,7 +349,7 @@ package struct ServerConnectionState {
             initialStreamCredit: settings.initialStreamCredit)))))
         if draining { beginDrainNow(&actions) }
         if let idle = settings.idleTimeout { nextIdleCheck = now &+ UInt64(idle.saturatingNanoseconds) }
-        nextSocketCheck = now &+ UInt64(settings.socketCheckInterval.saturatingNanoseconds)
+        nextSocketCheck = settings.socketCheckInterval.map { now &+ UInt64($0.saturatingNanoseconds) }
     }
 
     private mutating func receive(_ frame: Frame, now: UInt64, _ actions: inout [Action]) {
@@ -385,14 +384,10 @@ package struct ServerConnectionState {
         case .cancel(let reason):
             // Open+Cancel floods ("rapid reset") cost the server work per
             // stream: the same kind of bucket as pings.
-            let refill = Double(now &- cancelCheckedAt) / 1e9 * settings.cancelsPerSecond
-            cancelTokens = min(settings.cancelBurst, cancelTokens + refill)
-            cancelCheckedAt = now
-            guard cancelTokens >= 1 else {
+            guard cancels.take(now: now) else {
                 return connectionError("too many cancelled streams: more than \(Int(settings.cancelBurst)) at once or "
                                        + "\(Int(settings.cancelsPerSecond)) per second", code: .resourceExhausted, &actions)
             }
-            cancelTokens -= 1
             guard let stream = existingStream(frame.streamID, &actions) else { return }
             finish(stream, .cancelled, reason.isEmpty ? "cancelled by the client" : "cancelled by the client: \(reason)",
                    &actions)
@@ -400,14 +395,10 @@ package struct ServerConnectionState {
             // A token bucket: bursts of `pingBurst`, refilled at
             // `pingsPerSecond`. A peer that pings faster is abusing the
             // connection (gRPC's "too_many_pings"): GoAway and close.
-            let refill = Double(now &- pingCheckedAt) / 1e9 * Self.pingsPerSecond
-            pingTokens = min(Self.pingBurst, pingTokens + refill)
-            pingCheckedAt = now
-            guard pingTokens >= 1 else {
+            guard pings.take(now: now) else {
                 return connectionError("too many pings: more than \(Int(Self.pingBurst)) at once or "
                                        + "\(Int(Self.pingsPerSecond)) per second", code: .resourceExhausted, &actions)
             }
-            pingTokens -= 1
             actions.append(.send(Frame(streamID: .connection, kind: .pong(payload: payload))))
         case .pong:
             break
@@ -421,7 +412,7 @@ package struct ServerConnectionState {
 
     private mutating func tick(now: UInt64, lastInput: UInt64, _ actions: inout [Action]) {
         if let check = nextSocketCheck, now >= check {
-            nextSocketCheck = phase == .open ? now &+ UInt64(settings.socketCheckInterval.saturatingNanoseconds) : nil
+            nextSocketCheck = phase == .open ? settings.socketCheckInterval.map { now &+ UInt64($0.saturatingNanoseconds) } : nil
         }
         if let deadline = handshakeDeadline, now >= deadline {
             handshakeDeadline = nil
@@ -806,5 +797,29 @@ package struct ServerConnectionState {
         if code != .ok { actions.append(.cancelWork(stream.context.cancellation)) }
         actions.append(.send(Frame(streamID: stream.id, kind: .status(code: code, message: message))))
         if (draining || goAwaySent) && streams.isEmpty { closeGracefully(&actions) }
+    }
+}
+
+/// Allows bursts of `burst` events, refilled at `perSecond`: how often a
+/// peer may ping or cancel before it is abusing the connection.
+struct TokenBucket {
+    let burst: Double
+    let perSecond: Double
+    private var tokens: Double
+    private var checkedAt: UInt64 = 0
+
+    init(burst: Double, perSecond: Double) {
+        self.burst = burst
+        self.perSecond = perSecond
+        tokens = burst
+    }
+
+    /// Takes a token at `now` (nanoseconds); false when none is left.
+    mutating func take(now: UInt64) -> Bool {
+        tokens = min(burst, tokens + Double(now &- checkedAt) / 1e9 * perSecond)
+        checkedAt = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
     }
 }

@@ -101,7 +101,7 @@ struct ServerResourceLimitTests {
 
     @Test("a stream with nothing from its client and no work in progress ends after the stream idle timeout; one being served does not")
     func streamIdleTimeout() {
-        var h = ServerHarness(.init(idleTimeout: nil, streamIdleTimeout: .seconds(60), socketCheckInterval: .seconds(3600)))
+        var h = ServerHarness(.init(idleTimeout: nil, streamIdleTimeout: .seconds(60)))
         let start = h.now
         _ = h.call(1, .normalize, payload: [1], halfClose: false)
         #expect(h.machine.nextWakeUp == start + 60 * second)
@@ -183,7 +183,7 @@ struct ServerResourceLimitTests {
 
     @Test("a connection whose output does not move for the write timeout is closed; one that drains is not")
     func writeTimeout() {
-        var h = ServerHarness(.init(idleTimeout: nil, writeTimeout: .seconds(30), socketCheckInterval: .seconds(3600)))
+        var h = ServerHarness(.init(idleTimeout: nil, writeTimeout: .seconds(30)))
         let start = h.now
         _ = h.call(1, .retrieve, payload: [1])
         _ = h.handle(.unaryCompleted(StreamID(1), .success([1, 2, 3])), pending: 100, lastProgress: start)
