@@ -45,6 +45,10 @@ public final class MetricsHTTPServer: @unchecked Sendable {
     private var nextID = 1
     private var boundPort: UInt16 = 0
     private var evictions = 0
+    /// Accepting is paused after a failed accept (see `acceptPending`).
+    private var acceptPaused = false
+    /// How long a failed accept pauses the listener.
+    static let acceptPause: Duration = .seconds(1)
 
     /// `body` makes the exposition for each `GET /metrics` (on this server's queue).
     public init(listen: String, limits: Limits = Limits(), logger: Logger = Logger(label: "adrnorm.metrics"),
@@ -77,6 +81,8 @@ public final class MetricsHTTPServer: @unchecked Sendable {
     /// Stops listening and closes every connection.
     public func stop() {
         queue.sync {
+            // A suspended source must be resumed before it is cancelled.
+            if acceptPaused { acceptSource?.resume(); acceptPaused = false }
             acceptSource?.cancel()
             acceptSource = nil
             for id in order { connections[id]?.close() }
@@ -89,10 +95,12 @@ public final class MetricsHTTPServer: @unchecked Sendable {
             do {
                 accepted = try Socket.accept(listener)
             } catch {
-                // EMFILE and the like: the RPC server's own back-off handles
-                // its listener; here the scraper simply retries.
-                logger.warning("metrics endpoint: accept failed: \(error)")
-                return
+                // EMFILE and the like: the level-triggered source would fire
+                // again at once (a busy loop and a line per try). Pause the
+                // listener instead; scrapers wait in the backlog meanwhile.
+                // At most one line per pause.
+                logger.warning("metrics endpoint: accept failed: \(error); pausing accepts for \(Self.acceptPause)")
+                return pauseAccepting()
             }
             guard case .processed(let fd) = accepted else { return }
             if order.count >= limits.maxConnections, let oldest = order.first {
@@ -107,6 +115,17 @@ public final class MetricsHTTPServer: @unchecked Sendable {
             connections[id] = connection
             order.append(id)
             connection.start()
+        }
+    }
+
+    private func pauseAccepting() {
+        guard !acceptPaused, let source = acceptSource else { return }
+        source.suspend()
+        acceptPaused = true
+        queue.asyncAfter(deadline: .now() + Self.acceptPause.dispatchInterval) { [weak self] in
+            guard let self, self.acceptPaused, let source = self.acceptSource else { return }
+            self.acceptPaused = false
+            source.resume()
         }
     }
 

@@ -133,14 +133,15 @@ import Glibc
         return fd
     }
 
-    @Test("out of file descriptors (ulimit -n 48): accept backs off instead of spinning, logs a line or two, and recovers")
+    @Test("out of file descriptors (ulimit -n 48): accept backs off instead of spinning, logs a line or two, and recovers; the metrics port too")
     func outOfDescriptors() async throws {
         let (url, handle) = try Self.logFile("emfile")
         defer { try? FileManager.default.removeItem(at: url) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "ulimit -n 48 && exec \"$@\"", "sh", AdrnormExecutable.url.path, "serve",
-                             "--listen", "127.0.0.1:0", "--no-model", "--handshake-timeout", "60"] + Self.tlsArguments
+                             "--listen", "127.0.0.1:0", "--no-model", "--handshake-timeout", "60",
+                             "--metrics-listen", "127.0.0.1:0"] + Self.tlsArguments
         process.standardError = handle
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
@@ -153,7 +154,8 @@ import Glibc
             try? handle.close()
         }
         func log() -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
-        func acceptFailures() -> Int { log().components(separatedBy: "accept failed").count - 1 }
+        func metricsAcceptFailures() -> Int { log().components(separatedBy: "metrics endpoint: accept failed").count - 1 }
+        func acceptFailures() -> Int { log().components(separatedBy: "accept failed").count - 1 - metricsAcceptFailures() }
 
         var port: Int?
         let started = Date()
@@ -165,6 +167,15 @@ import Glibc
             }
         }
         let listening = try #require(port, "no port in the log:\n\(log())")
+        var metricsPort: Int?
+        while metricsPort == nil && Date().timeIntervalSince(started) < 60 && process.isRunning {
+            if let range = log().range(of: #"/metrics \(port (\d+)\)"#, options: .regularExpression) {
+                metricsPort = Int(log()[range].dropFirst(15).dropLast())
+            } else {
+                usleep(50_000)
+            }
+        }
+        let metrics = try #require(metricsPort, "no metrics port in the log:\n\(log())")
 
         // More connections than descriptors: the server accepts until EMFILE.
         for _ in 0..<80 {
@@ -175,13 +186,21 @@ import Glibc
         let failing = Date()
         while acceptFailures() == 0 && Date().timeIntervalSince(failing) < 10 { usleep(50_000) }
         try #require(acceptFailures() > 0, "accept never failed; is the limit applied?\n\(log().suffix(2000))")
+        // Scrapers waiting while out of descriptors: the metrics listener fails too.
+        for _ in 0..<4 {
+            if let fd = Self.rawConnect(port: metrics) { sockets.append(fd) }
+        }
+        while metricsAcceptFailures() == 0 && Date().timeIntervalSince(failing) < 10 { usleep(50_000) }
+        try #require(metricsAcceptFailures() > 0, "the metrics accept never failed\n\(log().suffix(2000))")
 
         let pid = process.processIdentifier
         let cpuBefore = try #require(Self.cpuSeconds(pid))
-        let failuresBefore = acceptFailures()
+        let failuresBefore = acceptFailures(), metricsFailuresBefore = metricsAcceptFailures()
         try await Task.sleep(for: .seconds(2))
         let cpu = try #require(Self.cpuSeconds(pid)) - cpuBefore
         let newLines = acceptFailures() - failuresBefore
+        let newMetricsLines = metricsAcceptFailures() - metricsFailuresBefore
+        #expect(newMetricsLines <= 3, "\(newMetricsLines) 'metrics endpoint: accept failed' lines in 2 s (one per 1 s pause)")
         #expect(cpu < 0.4, "the server used \(cpu) s of CPU in 2 s while out of descriptors")
         #expect(newLines <= 2, "\(newLines) 'accept failed' lines in 2 s")
         #expect(process.isRunning)
