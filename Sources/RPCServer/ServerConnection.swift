@@ -133,14 +133,16 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
 
     // MARK: - Driving the state machine
 
-    private func handle(_ event: ServerConnectionState.Event) {
+    /// `current`: the time the event carries, when it carries one (one
+    /// clock read per event, not two).
+    private func handle(_ event: ServerConnectionState.Event, at current: UInt64? = nil) {
         actions.removeAll(keepingCapacity: true)
         if let observer = environment.observer, case .frameReceived(let frame, _) = event,
            case .call(let call) = frame.kind, frame.streamID != .connection, openCalls[frame.streamID] == nil {
             openCalls[frame.streamID] = OpenCall(method: call.method, started: .now)
             observer.callStarted(connection: id, method: call.method)
         }
-        let current = now
+        let current = current ?? now
         let output = ServerConnectionState.OutputState(
             now: current, pendingBytes: channel.pendingOutputBytes, totalPendingBytes: environment.outputBudget.inUse,
             lastProgress: current &- min(age(of: channel.lastOutputProgress), current))
@@ -233,7 +235,7 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
         let current = now
         // The channel keeps its last input on DispatchTime's clock: carry
         // the age of it over to the machine's.
-        handle(.tick(now: current, lastInput: current &- min(age(of: channel.lastActivity), current)))
+        handle(.tick(now: current, lastInput: current &- min(age(of: channel.lastActivity), current)), at: current)
     }
 
     /// Nanoseconds since `time` on DispatchTime's clock.
@@ -275,7 +277,8 @@ final class ServerConnection: SecureChannelDelegate, @unchecked Sendable {
     }
 
     package func channel(_ channel: SecureChannel, didReceive frame: Frame) {
-        handle(.frameReceived(frame, now: now))
+        let current = now
+        handle(.frameReceived(frame, now: current), at: current)
     }
 
     package func channel(_ channel: SecureChannel, didFailFraming error: RPCError) {
