@@ -29,6 +29,32 @@ struct Adrnorm: AsyncParsableCommand {
                 + "which adrnorm's encoder is built for (x86-64 with AVX2 and FMA: Intel Haswell or AMD Zen and later)\n").utf8))
             Foundation.exit(1)
         }
-        await main(nil)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let expanded: (arguments: [String], file: ServeConfigFile, origins: [String: Int])?
+        do {
+            expanded = try ServeConfigFile.expand(arguments)
+        } catch let failure as ServeConfigFile.Failure {
+            usageError(failure.description)
+        } catch {
+            Serve.exit(withError: error)
+        }
+        guard let expanded else { return await main(nil) }
+        // Parsed once here so that an error about a value from the file names its line.
+        do {
+            _ = try parseAsRoot(expanded.arguments)
+        } catch {
+            let message = Serve.message(for: error)
+            if Serve.exitCode(for: error) != .success,
+               let located = ServeConfigFile.locate(message, path: expanded.file.path, origins: expanded.origins) {
+                usageError(located)
+            }
+        }
+        await main(expanded.arguments)
+    }
+
+    /// A config file error: the message, where to read more, exit status 64 as for a bad flag.
+    static func usageError(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("Error: \(message)\n  See 'adrnorm serve --help' and docs/OPERATIONS.md.\n".utf8))
+        Foundation.exit(64)
     }
 }

@@ -7,8 +7,10 @@ import Terminology
 import Transport
 
 /// What SIGHUP reloads in `adrnorm serve`, all or nothing: the server
-/// certificate and key and the client CA (same paths, new files), the
-/// allowlist file, the dictionary and the synonym list. The new state is
+/// certificate and key and the client CA, the allowlist (and its file), the
+/// dictionary and the synonym list. With `--config` the file is read again
+/// first, so new paths and a new allowlist in it apply too; a key that only a
+/// restart can change is reported, not applied. The new state is
 /// built to the side first; if any part fails nothing changes and the
 /// reason is logged. Calls in flight finish on what they started with;
 /// new handshakes use the new certificates; a new dictionary comes with an
@@ -19,28 +21,32 @@ final class ServeReloader: @unchecked Sendable {
         var failed = 0
     }
 
+    /// Where a reload reads from: the paths and identities in force.
+    struct Settings {
+        var tls: TLSServerConfiguration
+        var pipelineOptions: PipelineOptions
+        var allowIdentities: [String]
+        var allowIdentityFile: String?
+        /// Changes seen in the config file that need a restart (logged).
+        var restartOnly: [String] = []
+    }
+
     private let server: RPCServer
     private let service: PipelineService
-    private let tls: TLSServerConfiguration
-    private let pipelineOptions: PipelineOptions
-    private let allowIdentities: [String]
-    private let allowIdentityFile: String?
+    /// Called at the start of every reload; a throw fails the reload.
+    private let settings: () throws -> Settings
     private let logger: Logger
     /// Told the outcome of every reload (the reload metric).
     private let onReload: @Sendable (Bool) -> Void
     private let lock = NSLock()
     private var counts = Counts()
 
-    init(server: RPCServer, service: PipelineService, tls: TLSServerConfiguration, pipelineOptions: PipelineOptions,
-         allowIdentities: [String], allowIdentityFile: String?, logger: Logger,
+    init(server: RPCServer, service: PipelineService, settings: @escaping () throws -> Settings, logger: Logger,
          onReload: @escaping @Sendable (Bool) -> Void = { _ in }) {
         self.onReload = onReload
         self.server = server
         self.service = service
-        self.tls = tls
-        self.pipelineOptions = pipelineOptions
-        self.allowIdentities = allowIdentities
-        self.allowIdentityFile = allowIdentityFile
+        self.settings = settings
         self.logger = logger
     }
 
@@ -52,10 +58,12 @@ final class ServeReloader: @unchecked Sendable {
     func reload() -> Bool {
         var notes: [String] = []
         do {
-            let identities = try Self.allowlist(allowIdentities, file: allowIdentityFile)
+            let settings = try settings()
+            let tls = settings.tls
+            let identities = try Self.allowlist(settings.allowIdentities, file: settings.allowIdentityFile)
             let current = service.pipeline
             var replacement: NormalizationPipeline?
-            let (dictionary, synonyms) = try pipelineOptions.loadDictionary(
+            let (dictionary, synonyms) = try settings.pipelineOptions.loadDictionary(
                 command: "adrnorm serve: reload", report: { notes.append($0) })
             if dictionary.digest != current.dictionary.digest || dictionary.lltDigest != current.dictionary.lltDigest
                 || synonyms?.digest != current.configuration.synonyms?.digest
@@ -73,6 +81,10 @@ final class ServeReloader: @unchecked Sendable {
                 "allowlist": "\(identities.isEmpty ? "any verified client" : "\(identities.count) identities")",
                 "dictionary": "\(replacement == nil ? "unchanged" : "replaced") (digest \(dictionary.digest.prefix(16)))",
             ])
+            if !settings.restartOnly.isEmpty {
+                let keys = settings.restartOnly.joined(separator: ", ")
+                logger.warning("adrnorm serve: the config file changes \(keys), which only a restart applies; not in force yet")
+            }
             return true
         } catch {
             lock.withLock { counts.failed += 1 }

@@ -176,31 +176,12 @@ import Glibc
         let dictionary = folder.appendingPathComponent("dictionary.csv")
         try Self.smallCSV().write(to: dictionary, atomically: true, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = AdrnormExecutable.url
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--no-model",
-                             "--cert", folder.appendingPathComponent("server.pem").path,
-                             "--key", folder.appendingPathComponent("server.key").path,
-                             "--client-ca", folder.appendingPathComponent("ca.pem").path,
-                             "--allow-identity-file", allowlist.path, "--dictionary", dictionary.path]
-        let log = folder.appendingPathComponent("serve.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardError = handle
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() }; process.waitUntilExit(); try? handle.close() }
-        func logText() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        func wait(for text: String, count: Int = 1) async throws {
-            for _ in 0..<600 where logText().components(separatedBy: text).count - 1 < count {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        try await wait(for: "(port ")
-        let text = logText()
-        let range = try #require(text.range(of: #"\(port (\d+)\)"#, options: .regularExpression), "no port:\n\(text)")
-        let port = try #require(Int(text[range].dropFirst(6).dropLast()))
+        let serve = try ServeChild(["--listen", "127.0.0.1:0", "--no-model",
+                                    "--cert", folder.appendingPathComponent("server.pem").path,
+                                    "--key", folder.appendingPathComponent("server.key").path,
+                                    "--client-ca", folder.appendingPathComponent("ca.pem").path,
+                                    "--allow-identity-file", allowlist.path, "--dictionary", dictionary.path], in: folder)
+        let port = try await serve.port()
         let old = TestCertificates.directory, new = TestCertificates.other
 
         #expect(await Self.serves(port, old, client: "client-a"), "client-a is on the allowlist file")
@@ -212,9 +193,9 @@ import Glibc
         try install(from: new)
         try "safety-team-a\nbatch.safety-team-b.test\n".write(to: allowlist, atomically: true, encoding: .utf8)
         try Self.smallCSV(third: true).write(to: dictionary, atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
-        try await wait(for: "adrnorm serve: reloaded")
-        #expect(logText().contains("adrnorm serve: reloaded"), "\(logText())")
+        serve.signal(SIGHUP)
+        try await serve.wait(for: "adrnorm serve: reloaded")
+        #expect(serve.text.contains("adrnorm serve: reloaded"), "\(serve.text)")
         #expect(await Self.serves(port, new, client: "client-b"), "the new CA, certificate and allowlist are in place")
         #expect(!(await Self.serves(port, old, client: "client-a")))
         let after = try await Self.connect(port, new, client: "client-b")
@@ -222,13 +203,13 @@ import Glibc
         after.close()
 
         try "not a key\n".write(to: folder.appendingPathComponent("server.key"), atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
-        try await wait(for: "reload failed")
-        #expect(logText().contains("reload failed, nothing changed"), "\(logText())")
+        serve.signal(SIGHUP)
+        try await serve.wait(for: "reload failed")
+        #expect(serve.text.contains("reload failed, nothing changed"), "\(serve.text)")
         #expect(await Self.serves(port, new, client: "client-b"), "a failed reload keeps what was in place")
         let kept = try await Self.connect(port, new, client: "client-b")
         #expect(try await kept.info().dictionary?.ptCount == 3)
         kept.close()
-        #expect(process.isRunning)
+        #expect(serve.process.isRunning)
     }
 }

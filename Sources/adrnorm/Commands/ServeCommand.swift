@@ -26,6 +26,8 @@ struct Serve: AsyncParsableCommand {
             (every PT is a candidate); the cap is logged at start and Info reports the capped default. A model \
             whose config.json names no "match" label is served with index 1 as the match label, with a warning; \
             a vocab.txt shorter than vocab_size is refused unless --allow-vocab-mismatch. \
+            --config FILE reads any of these flags from a file of key = value lines (flags given here win; \
+            --print-config shows the result); SIGHUP re-reads it (docs/OPERATIONS.md §Config file). \
             --metrics-listen serves Prometheus metrics at GET /metrics over plain HTTP (keep it on loopback or a \
             private network); --log-format json writes every log line as JSON and adds an audit line per call and per \
             connection (docs/OPERATIONS.md).
@@ -40,6 +42,16 @@ struct Serve: AsyncParsableCommand {
     }
 
     @OptionGroup var pipelineOptions: PipelineOptions
+
+    @Option(help: ArgumentHelp(
+        "Config file: any serve flag as `key = value` (a TOML subset; docs/OPERATIONS.md); flags given here override it.",
+        discussion: "Keys are the flags' long names; relative paths are taken from the file's folder. SIGHUP re-reads it "
+            + "for what a reload changes (certificate, key and CA paths, allowlist, dictionary, synonyms).",
+        valueName: "file"))
+    var config: String?
+    @Flag(name: .customLong("print-config"),
+          help: "Print the effective configuration (flags, then --config, then defaults) in the config file's format, and exit.")
+    var printConfig = false
 
     @Option(help: "Address to listen on: HOST:PORT or [IPV6]:PORT (port 0 picks a free one, logged).")
     var listen: String = "127.0.0.1:7443"
@@ -147,6 +159,14 @@ struct Serve: AsyncParsableCommand {
         if insecureNoClientAuth && (!allowIdentity.isEmpty || allowIdentityFile != nil) {
             throw ValidationError("--allow-identity needs client certificates; drop --insecure-no-client-auth")
         }
+        for (flag, value) in [("--max-connections", maxConnections),
+                              ("--max-unauthenticated-connections", maxUnauthenticatedConnections),
+                              ("--max-concurrent-streams", Int(maxConcurrentStreams)),
+                              ("--initial-stream-credit", Int(initialStreamCredit))] {
+            guard value >= 1 && value <= 1_000_000 else {
+                throw ValidationError("\(flag) must be 1 to 1000000 (got \(value))")
+            }
+        }
         guard (0...1024).contains(mallocArenas) else {
             throw ValidationError("--malloc-arenas must be 0 (glibc's default) or 1 to 1024 (got \(mallocArenas))")
         }
@@ -196,7 +216,108 @@ struct Serve: AsyncParsableCommand {
         .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
+    /// Every config key's value in this command (nil: not set, the default
+    /// applies), in `ServeConfigFile.keys` order; `--print-config` writes it
+    /// and a reload compares it.
+    func effectiveConfiguration() -> [(key: String, value: ServeConfigFile.Value?)] {
+        typealias V = ServeConfigFile.Value
+        let p = pipelineOptions
+        let values: [String: V?] = [
+            "model": p.model.map(V.string), "no-model": .boolean(p.noModel), "dictionary": p.dictionary.map(V.string),
+            "encoding": .string(p.encoding), "max-length": .integer(p.maxLength),
+            "max-batch-tokens": .integer(p.maxBatchTokens), "max-queued-pairs": .integer(p.maxQueuedPairs),
+            "threads": .integer(p.threads), "precision": .string(p.precision.rawValue), "cache-size": .integer(p.cacheSize),
+            "dictionary-version": p.dictionaryVersion.map(V.string), "synonyms": p.synonyms.map(V.string),
+            "synonyms-encoding": .string(p.synonymsEncoding), "synonym-folding": .string(p.synonymFolding.rawValue),
+            "review-margin": .number(p.reviewMargin), "allow-vocab-mismatch": .boolean(p.allowVocabMismatch),
+            "listen": .string(listen), "cert": .string(cert), "key": .string(key), "client-ca": clientCA.map(V.string),
+            "allow-identity": .strings(allowIdentity), "allow-identity-file": allowIdentityFile.map(V.string),
+            "insecure-no-client-auth": .boolean(insecureNoClientAuth), "tls-min-version": .string(tlsMinVersion.rawValue),
+            "max-connections": .integer(maxConnections),
+            "max-unauthenticated-connections": .integer(maxUnauthenticatedConnections),
+            "handshake-timeout": .number(handshakeTimeout), "idle-timeout": .number(idleTimeout),
+            "stream-idle-timeout": .number(streamIdleTimeout), "write-timeout": .number(writeTimeout),
+            "max-request-mib-per-connection": .integer(maxRequestMiBPerConnection),
+            "max-request-mib": .integer(maxRequestMiB),
+            "max-queued-output-mib-per-connection": .integer(maxQueuedOutputMiBPerConnection),
+            "max-queued-output-mib": .integer(maxQueuedOutputMiB), "drain-timeout": .number(drainTimeout),
+            "max-unscored-calls": .integer(maxUnscoredCalls), "max-pairs-per-request": .integer(maxPairsPerRequest),
+            "max-queued-pairs-per-client": maxQueuedPairsPerClient.map(V.integer),
+            "max-concurrent-streams": .integer(Int(maxConcurrentStreams)),
+            "initial-stream-credit": .integer(Int(initialStreamCredit)), "log-level": .string(logLevel.rawValue),
+            "malloc-arenas": .integer(mallocArenas), "log-format": .string(logFormat.rawValue),
+            "metrics-listen": metricsListen.map(V.string),
+        ]
+        return ServeConfigFile.keys.map { entry in
+            guard let value = values[entry.name] else { preconditionFailure("no value for config key \(entry.name)") }
+            return (entry.name, value)
+        }
+    }
+
+    func tlsConfiguration() -> TLSServerConfiguration {
+        TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
+                               requireClientCertificate: !insecureNoClientAuth, minimumVersion: tlsMinVersion)
+    }
+
+    /// The keys a reload applies; any other change in the config file waits for a restart.
+    static let reloadableKeys: Set<String> = ["cert", "key", "client-ca", "allow-identity", "allow-identity-file",
+                                              "dictionary", "encoding", "dictionary-version", "synonyms",
+                                              "synonyms-encoding", "synonym-folding"]
+
+    /// What each SIGHUP reloads from: this command's paths, or with
+    /// `--config` the file read again (with the same command-line flags on
+    /// top). A file that no longer parses or validates fails the reload.
+    func reloadSettings(tls: TLSServerConfiguration,
+                        commandLine: [String] = Array(CommandLine.arguments.dropFirst())) -> () throws -> ServeReloader.Settings {
+        let fixed = ServeReloader.Settings(tls: tls, pipelineOptions: pipelineOptions, allowIdentities: allowIdentity,
+                                           allowIdentityFile: allowIdentityFile)
+        guard config != nil else { return { fixed } }
+        let started = self
+        return {
+            guard let expanded = try ServeConfigFile.expand(commandLine) else { return fixed }
+            let fresh: Serve
+            do {
+                fresh = try Serve.parse(Array(expanded.arguments.dropFirst()))
+            } catch {
+                let message = Serve.message(for: error)
+                throw CommandFailure(ServeConfigFile.locate(message, path: expanded.file.path, origins: expanded.origins)
+                                     ?? "config file \(expanded.file.path): \(message)")
+            }
+            let before = Dictionary(uniqueKeysWithValues: started.effectiveConfiguration().map { ($0.key, $0.value) })
+            let restartOnly = fresh.effectiveConfiguration().filter { entry in
+                !Self.reloadableKeys.contains(entry.key) && before[entry.key] != entry.value
+            }.map(\.key)
+            // Whether clients need certificates, and the lowest TLS version, stay as started.
+            var newTLS = fresh.tlsConfiguration()
+            newTLS.requireClientCertificate = tls.requireClientCertificate
+            newTLS.minimumVersion = tls.minimumVersion
+            return ServeReloader.Settings(tls: newTLS, pipelineOptions: fresh.pipelineOptions,
+                                          allowIdentities: fresh.allowIdentity, allowIdentityFile: fresh.allowIdentityFile,
+                                          restartOnly: restartOnly)
+        }
+    }
+
+    /// `--print-config`: a file `--config` takes back unchanged.
+    func printedConfiguration() -> String {
+        var text = "# adrnorm serve: effective configuration (adrnorm \(AdrnormVersion.current))\n"
+        if let config { text += "# read from \(config), then the command line's flags\n" }
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        for (key, value) in effectiveConfiguration() {
+            guard var value else { text += "# \(key) is not set\n"; continue }
+            // Absolute, so that the printout means the same files wherever it is saved.
+            if ServeConfigFile.kinds[key] == .path, case .string(let path) = value, !path.isEmpty, !path.hasPrefix("/") {
+                value = .string(URL(fileURLWithPath: path, relativeTo: here).standardizedFileURL.path)
+            }
+            text += "\(key) = \(value)\n"
+        }
+        return text
+    }
+
     func run() async throws {
+        if printConfig {
+            FileHandle.standardOutput.write(Data(printedConfiguration().utf8))
+            return
+        }
         // Before the model, the BLAS threads and the connections allocate.
         let arenasCapped = MallocArenas.limit(to: mallocArenas)
         let level = logLevel
@@ -236,8 +357,7 @@ struct Serve: AsyncParsableCommand {
         } else {
             logger.notice("adrnorm serve: top_k: default \(pipeline.effectiveDefaultTopK); a request's top_k above the dictionary's \(pts) PTs is capped to \(pts)")
         }
-        let tls = TLSServerConfiguration(certificateChainPath: cert, privateKeyPath: key, clientCAPath: clientCA,
-                                         requireClientCertificate: !insecureNoClientAuth, minimumVersion: tlsMinVersion)
+        let tls = tlsConfiguration()
         let configuration = ServerConfiguration(
             listenAddress: listen, tls: tls,
             allowedIdentities: try ServeReloader.allowlist(allowIdentity, file: allowIdentityFile),
@@ -287,9 +407,8 @@ struct Serve: AsyncParsableCommand {
             logger.notice("adrnorm serve: metrics at http://\(metricsListen)/metrics (port \(endpoint.port)), plain HTTP")
         }
 
-        // SIGHUP: reload certificates, allowlist file, dictionary and synonyms.
-        let reloader = ServeReloader(server: server, service: service, tls: tls, pipelineOptions: pipelineOptions,
-                                     allowIdentities: allowIdentity, allowIdentityFile: allowIdentityFile,
+        // SIGHUP: reload certificates, allowlist, dictionary and synonyms (re-reading --config).
+        let reloader = ServeReloader(server: server, service: service, settings: reloadSettings(tls: tls),
                                      logger: logger, onReload: { metrics?.reloaded(succeeded: $0) })
         let reloads = TerminationSignals(signals: [SIGHUP], queue: DispatchQueue(label: "adrnorm.serve.reload")) { _ in
             reloader.reload()
