@@ -4,20 +4,24 @@ Seeded and CPU-only (Debian torch, 2 threads). Steps:
 1. candidates from the dictionary CSV rendered with the `full` template; a
    character BM25 index over them (docs/PIPELINE.md §Candidates, §Templates,
    §BM25);
-2. synthetic mentions: PT names and aliases with the variations reports have
-   (context such as 用药后…/吃完药后…, degree words, colloquial endings, several
-   symptoms in one mention -> several gold PTs); 15% of the aliases never appear
-   in training mentions, only in held-out ones;
-3. pairs: every gold PT (label 1) and hard negatives from the BM25 top-k plus a
-   few random ones (label 0);
+2. synthetic training mentions: every PT name and every alias on its own, with
+   a degree word or colloquial ending, and in report context (用药后…/…，停药后
+   好转); plus mentions with one to three symptoms. A mention's gold PTs are all
+   PTs that list a name it uses;
+3. pairs: every gold PT (label 1) and as negatives the best-ranked other PTs
+   of the mention's BM25 top 100 (the pipeline's default top_k), a few further
+   down that list and one at random (label 0);
 4. a small BertForSequenceClassification trained from scratch on a character
    vocab (specials, ASCII, full-width punctuation, the dictionary's characters,
    GB2312 level-1 characters), saved as a Hugging Face folder with safetensors;
-5. held-out evaluation: pair precision/recall/F1 at 0.5 and mention-level exact
-   set match at threshold 0.3 over the BM25 top-k candidates; written to the
-   folder's README.md.
+5. the checks, through the pipeline (BM25 top 100, threshold 0.3): (a) every
+   PT name and alias, as a mention on its own, gets its own PT(s); (b) exact
+   set match on held-out mentions (text never seen in training) is at least
+   0.8. Printed, written to the folder's README.md; a missed target exits 1.
 
-Usage: python train_demo_model.py DICTIONARY_CSV OUT_DIR [--quick]
+Usage: python train_demo_model.py DICTIONARY_CSV OUT_DIR [--quick] [--check-only] [--hidden N]
+       [--layers N] [--epochs N] [--mentions N] [--eval-top-k N]
+(--check-only runs step 5 on the model already in OUT_DIR, e.g. the committed Demo/model.)
 """
 import argparse
 import csv
@@ -28,13 +32,24 @@ import random
 import sys
 import time
 
+import numpy
 import torch
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
 SEED = 20261126
-TOP_K = 10
+TOP_K = 100  # the pipeline's default top_k
 THRESHOLD = 0.3
 MAX_LENGTH = 64
+TARGET_EXACT = 0.8  # held-out exact set match the model must reach
+HIDDEN = 128
+LAYERS = 2
+EPOCHS = 2
+MENTIONS = 2000
+HELD_OUT = 400
+HARD_NEGATIVES = 3
+FURTHER_NEGATIVES = 1
+BATCH_SIZE = 128  # large batches: far more pairs per second than 32 on 2 threads
+LEARNING_RATE = 2e-3
 
 CONTEXT_BEFORE = ["", "", "", "用药后", "吃完药后", "服药后", "输液后", "静滴过程中出现", "注射后约10分钟出现",
                   "服用第2天出现", "用药3天后", "患者自述", "家属代诉患者", "吃了两次药就", "打完针后"]
@@ -42,6 +57,8 @@ CONTEXT_AFTER = ["", "", "", "", "，停药后好转", "，持续2小时", "，�
 DEGREE = ["", "", "", "有点", "一直", "明显", "轻微", "严重", "特别", "反复"]
 ENDING = ["", "", "", "了", "的厉害", "得很", "，难受"]
 JOIN = ["，", "、", "，还", "，伴", "并且", "，同时", "和"]
+HELD_OUT_BEFORE = ["今天早上", "第三次用药时出现", "换药后", "静推结束时"]  # only in held-out mentions
+HELD_OUT_AFTER = ["，第二天自行消失", "，给予对症处理"]
 PYTHON_WHITESPACE = set(chr(c) for c in range(0x110000) if chr(c).isspace())
 
 
@@ -73,75 +90,105 @@ def render_full(c):
 
 
 class BM25:
-    """Character BM25 of docs/PIPELINE.md §BM25 (k1 1.5, b 0.75)."""
+    """Character BM25 of docs/PIPELINE.md §BM25 (k1 1.5, b 0.75): the same
+    per-(term, document) weights, added in query order, ties by candidate order,
+    so the ranking is the pipeline's."""
 
     def __init__(self, texts):
-        self.docs = []
+        docs = []
         df = {}
         for t in texts:
-            terms = [ch for ch in t if ch not in PYTHON_WHITESPACE]
             tf = {}
-            for ch in terms:
-                tf[ch] = tf.get(ch, 0) + 1
-            self.docs.append((tf, len(terms)))
+            for ch in t:
+                if ch not in PYTHON_WHITESPACE:
+                    tf[ch] = tf.get(ch, 0) + 1
+            docs.append((tf, sum(tf.values())))
             for ch in tf:
                 df[ch] = df.get(ch, 0) + 1
         n = len(texts)
-        self.avgdl = sum(d[1] for d in self.docs) / n
-        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        avgdl = sum(d[1] for d in docs) / n
+        self.n = n
+        self.weights = {}
+        for term, d in df.items():
+            idf = math.log(1 + (n - d + 0.5) / (d + 0.5))
+            w = numpy.zeros(n)
+            for i, (tf, dl) in enumerate(docs):
+                f = tf.get(term)
+                if f:
+                    w[i] = idf * f * 2.5 / (f + 1.5 * (0.25 + 0.75 * dl / avgdl))
+            self.weights[term] = w
 
     def top(self, query, k):
-        terms = [ch for ch in query if ch not in PYTHON_WHITESPACE]
-        scores = []
-        for i, (tf, dl) in enumerate(self.docs):
-            s = 0.0
-            for t in terms:
-                f = tf.get(t)
-                if f:
-                    s += self.idf[t] * f * 2.5 / (f + 1.5 * (0.25 + 0.75 * dl / self.avgdl))
-            scores.append((-s, i))
-        scores.sort()
-        return [i for _, i in scores[:k]]
+        scores = numpy.zeros(self.n)
+        for ch in query:
+            w = self.weights.get(ch)
+            if w is not None and ch not in PYTHON_WHITESPACE:
+                scores = scores + w
+        return numpy.argsort(-scores, kind="stable")[:k].tolist()
 
 
-def surface(rng, cand, held_out, split):
-    names = [cand["pt_name"]] + cand["llt_names"]
-    allowed = [n for n in names if (n in held_out) == (split == "test")] if split == "test" else \
-        [n for n in names if n not in held_out]
-    if split == "test" and not allowed:
-        allowed = names
-    if not allowed:
-        allowed = [cand["pt_name"]]
-    name = rng.choice(allowed) if rng.random() < 0.75 or len(allowed) == 1 else cand["pt_name"]
+def surfaces_of(candidate):
+    """The PT name and every alias, each once."""
+    names = [candidate["pt_name"]]
+    names += [a for a in candidate["llt_names"] if a not in names]
+    return names
+
+
+def surface_golds(candidates):
+    """Every surface (PT name or alias) -> the PTs that list it: a few aliases
+    belong to two PTs (脸肿: 血管性水肿 and 面部水肿), and a mention that uses one
+    means both."""
+    golds = {}
+    for i, c in enumerate(candidates):
+        for name in surfaces_of(c):
+            golds.setdefault(name, set()).add(i)
+    return golds
+
+
+def vary(rng, name):
     return rng.choice(DEGREE) + name + rng.choice(ENDING)
 
 
-def make_mentions(rng, candidates, held_out, split, count):
+def make_mentions(rng, candidates, golds, count, before, after):
+    """Mentions with one to three symptoms, each a PT name or an alias."""
     mentions = []
     for _ in range(count):
         k = rng.choices([1, 2, 3], weights=[70, 22, 8])[0]
-        picked = rng.sample(range(len(candidates)), k)
-        text = rng.choice(CONTEXT_BEFORE)
-        for j, ci in enumerate(picked):
+        gold = set()
+        text = rng.choice(before)
+        for j, ci in enumerate(rng.sample(range(len(candidates)), k)):
+            name = rng.choice(surfaces_of(candidates[ci]))
             if j:
                 text += rng.choice(JOIN)
-            text += surface(rng, candidates[ci], held_out, split)
-        text += rng.choice(CONTEXT_AFTER)
-        mentions.append({"text": text, "gold": sorted(set(picked))})
+            text += vary(rng, name)
+            gold |= golds[name]
+        text += rng.choice(after)
+        mentions.append({"text": text, "gold": sorted(gold)})
+    return mentions
+
+
+def make_surface_mentions(rng, golds):
+    """Every PT name and alias as a mention on its own, with a degree word or
+    an ending, and in report context."""
+    mentions = []
+    for name in sorted(golds):
+        gold = sorted(golds[name])
+        for text in (name, vary(rng, name), rng.choice(CONTEXT_BEFORE) + vary(rng, name) + rng.choice(CONTEXT_AFTER)):
+            mentions.append({"text": text, "gold": gold})
     return mentions
 
 
 def make_pairs(rng, mentions, bm25, n_candidates):
+    """Every gold PT (label 1); as negatives the best-ranked non-gold PTs of the
+    mention's BM25 top TOP_K, a few further down that list and one at random."""
     pairs = []
     for m in mentions:
         gold = set(m["gold"])
-        negatives = [i for i in bm25.top(m["text"], 8) if i not in gold][:3]
-        negatives += rng.sample(range(n_candidates), 1)
-        for i in gold:
-            pairs.append((m["text"], i, 1))
-        for i in negatives:
-            if i not in gold:
-                pairs.append((m["text"], i, 0))
+        ranked = [i for i in bm25.top(m["text"], TOP_K) if i not in gold]
+        negatives = ranked[:HARD_NEGATIVES] + rng.sample(ranked[HARD_NEGATIVES:], FURTHER_NEGATIVES)
+        negatives.append(rng.randrange(n_candidates))
+        pairs += [(m["text"], i, 1) for i in sorted(gold)]
+        pairs += [(m["text"], i, 0) for i in dict.fromkeys(negatives) if i not in gold]
     rng.shuffle(pairs)
     return pairs
 
@@ -163,7 +210,7 @@ def write_vocab(out_dir, candidates):
     for c in candidates:
         for text in [render_full(c)] + c["llt_names"]:
             chars.update(ch for ch in text if "\u3400" <= ch <= "\u9fff")
-    for words in (CONTEXT_BEFORE, CONTEXT_AFTER, DEGREE, ENDING, JOIN):
+    for words in (CONTEXT_BEFORE, CONTEXT_AFTER, DEGREE, ENDING, JOIN, HELD_OUT_BEFORE, HELD_OUT_AFTER):
         for w in words:
             chars.update(ch for ch in w if "\u3400" <= ch <= "\u9fff")
     for ch in sorted(chars):
@@ -216,37 +263,80 @@ def encode(tokenizer, batch, texts):
                      max_length=MAX_LENGTH, padding=True, return_tensors="pt")
 
 
-def evaluate(model, tokenizer, mentions, bm25, texts):
+def score(model, tokenizer, mentions, bm25, texts, top_k):
+    """The pipeline on each mention: its BM25 top_k candidates and the model's
+    P(match) of each pair, as [(top, probs)]."""
     model.eval()
-    tp = fp = fn = tn = exact = recall_hits = 0
+    flat = [(m["text"], i, 0) for m in mentions for i in bm25.top(m["text"], top_k)]
+    probs = []
     with torch.no_grad():
-        for m in mentions:
-            top = bm25.top(m["text"], TOP_K)
-            batch = [(m["text"], i, int(i in m["gold"])) for i in top]
-            probs = torch.softmax(model(**encode(tokenizer, batch, texts)).logits, -1)[:, 1].tolist()
-            predicted = {i for i, p in zip(top, probs) if p >= THRESHOLD}
-            exact += predicted == set(m["gold"])
-            recall_hits += set(m["gold"]) <= set(top)
-            for (_, i, label), p in zip(batch, probs):
-                if p >= 0.5:
-                    tp += label
-                    fp += 1 - label
-                else:
-                    fn += label
-                    tn += 1 - label
+        for start in range(0, len(flat), 256):
+            batch = flat[start:start + 256]
+            probs += torch.softmax(model(**encode(tokenizer, batch, texts)).logits, -1)[:, 1].tolist()
+    out = []
+    for n, m in enumerate(mentions):
+        chunk = flat[n * top_k:(n + 1) * top_k]
+        out.append(([p[1] for p in chunk], probs[n * top_k:(n + 1) * top_k]))
+    return out
+
+
+def check_surfaces(model, tokenizer, golds, bm25, texts, top_k, limit=None):
+    """Target (a): every PT name and alias, as a mention on its own, gets its
+    own PT(s) at THRESHOLD through BM25 top_k and the model."""
+    mentions = [{"text": name, "gold": sorted(golds[name])} for name in sorted(golds)][:limit]
+    matched = exact = first = 0
+    misses = []
+    for m, (top, probs) in zip(mentions, score(model, tokenizer, mentions, bm25, texts, top_k)):
+        gold = set(m["gold"])
+        predicted = {i for i, p in zip(top, probs) if p >= THRESHOLD}
+        matched += gold <= predicted
+        exact += gold == predicted
+        first += top[max(range(len(top)), key=lambda j: (probs[j], -j))] in gold
+        if not gold <= predicted:
+            misses.append(m["text"])
+    return {"surfaces": len(mentions), "matched": matched, "exact": exact, "first": first, "misses": misses}
+
+
+def evaluate(model, tokenizer, mentions, bm25, texts, top_k):
+    """Target (b) on held-out mentions: exact set match at THRESHOLD over the
+    BM25 top_k (and over its first 10, the figure earlier versions reported);
+    pair precision/recall/F1 at 0.5 over the top_k pairs."""
+    tp = fp = fn = tn = exact = exact10 = ceiling = 0
+    for m, (top, probs) in zip(mentions, score(model, tokenizer, mentions, bm25, texts, top_k)):
+        gold = set(m["gold"])
+        exact += {i for i, p in zip(top, probs) if p >= THRESHOLD} == gold
+        exact10 += {i for i, p in zip(top[:10], probs[:10]) if p >= THRESHOLD} == gold
+        ceiling += gold <= set(top)
+        for i, p in zip(top, probs):
+            label = int(i in gold)
+            if p >= 0.5:
+                tp += label
+                fp += 1 - label
+            else:
+                fn += label
+                tn += 1 - label
     precision = tp / max(tp + fp, 1)
     recall = tp / max(tp + fn, 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-12)
-    return {"mentions": len(mentions), "pairs": tp + fp + fn + tn, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "precision": precision, "recall": recall, "f1": f1, "exact_set_match": exact / len(mentions),
-            "bm25_all_gold_in_top_k": recall_hits / len(mentions)}
+    n = len(mentions)
+    return {"mentions": n, "pairs": tp + fp + fn + tn, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "precision": precision, "recall": recall, "f1": f1, "exact_set_match": exact / n,
+            "exact_set_match_top10": exact10 / n, "bm25_all_gold_in_top_k": ceiling / n}
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dictionary")
     parser.add_argument("out_dir")
-    parser.add_argument("--quick", action="store_true", help="tiny run to check the script")
+    parser.add_argument("--quick", action="store_true", help="tiny run to check the script (targets not enforced)")
+    parser.add_argument("--hidden", type=int, default=HIDDEN)
+    parser.add_argument("--layers", type=int, default=LAYERS)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--mentions", type=int, default=MENTIONS, help="multi-symptom training mentions")
+    parser.add_argument("--check-only", action="store_true",
+                        help="only run the checks on the model already in OUT_DIR (no training, nothing written)")
+    parser.add_argument("--eval-top-k", type=int, default=TOP_K,
+                        help=f"candidates per mention in the checks (default {TOP_K}, the pipeline's)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(SEED)
@@ -256,29 +346,45 @@ def main():
     candidates = load_candidates(args.dictionary)
     texts = [render_full(c) for c in candidates]
     bm25 = BM25(texts)
-    aliases = sorted({a for c in candidates for a in c["llt_names"]})
-    held_out = set(rng.sample(aliases, len(aliases) * 15 // 100))
-    n_train = 300 if args.quick else 4000
-    train_mentions = make_mentions(rng, candidates, held_out, "train", n_train)
-    test_mentions = make_mentions(random.Random(SEED + 1), candidates, held_out, "test", 100 if args.quick else 400)
+    golds = surface_golds(candidates)
+    train_mentions = make_surface_mentions(rng, golds)
+    train_mentions += make_mentions(rng, candidates, golds, 200 if args.quick else args.mentions,
+                                    CONTEXT_BEFORE, CONTEXT_AFTER)
+    if args.quick:
+        train_mentions = rng.sample(train_mentions, 300)
+    seen = {m["text"] for m in train_mentions}
+    test_rng = random.Random(SEED + 1)
+    test_mentions = []
+    while len(test_mentions) < (100 if args.quick else HELD_OUT):
+        m = make_mentions(test_rng, candidates, golds, 1, CONTEXT_BEFORE + HELD_OUT_BEFORE,
+                          CONTEXT_AFTER + HELD_OUT_AFTER)[0]
+        if m["text"] not in seen:
+            seen.add(m["text"])
+            test_mentions.append(m)
     train_pairs = make_pairs(rng, train_mentions, bm25, len(candidates))
 
+    if args.check_only:
+        tokenizer = BertTokenizerFast.from_pretrained(args.out_dir)
+        model = BertForSequenceClassification.from_pretrained(args.out_dir)
+        check(args, model, tokenizer, golds, bm25, texts, test_mentions)
+        return
     os.makedirs(args.out_dir, exist_ok=True)
     vocab_size = write_vocab(args.out_dir, candidates)
     tokenizer = BertTokenizerFast.from_pretrained(args.out_dir)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=512, max_position_embeddings=128, hidden_act="gelu",
-                        id2label={0: "not_match", 1: "match"}, label2id={"not_match": 0, "match": 1})
+    config = BertConfig(vocab_size=vocab_size, hidden_size=args.hidden, num_hidden_layers=args.layers,
+                        num_attention_heads=4, intermediate_size=4 * args.hidden, max_position_embeddings=128,
+                        hidden_act="gelu", id2label={0: "not_match", 1: "match"},
+                        label2id={"not_match": 0, "match": 1})
     model = BertForSequenceClassification(config)
     warm_start_matching(model)
-    epochs = 1 if args.quick else 2
-    batch_size = 32
+    epochs = 1 if args.quick else args.epochs
+    batch_size = BATCH_SIZE
     steps = epochs * math.ceil(len(train_pairs) / batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
-    print(f"{len(candidates)} candidates, {len(train_pairs)} training pairs, {vocab_size} tokens, {steps} steps",
-          file=sys.stderr)
+    print(f"{len(candidates)} candidates, {len(train_mentions)} training mentions, {len(train_pairs)} pairs, "
+          f"{vocab_size} tokens, {steps} steps", file=sys.stderr)
     step = 0
     for epoch in range(epochs):
         model.train()
@@ -294,42 +400,83 @@ def main():
             scheduler.step()
             optimizer.zero_grad()
             step += 1
-            if step % 100 == 0:
+            if step % 50 == 0:
                 print(f"epoch {epoch} step {step}/{steps} loss {loss.item():.4f} "
                       f"{time.time() - started:.0f}s", file=sys.stderr)
     model.eval()
     model.save_pretrained(args.out_dir, safe_serialization=True)
-    metrics = evaluate(model, tokenizer, test_mentions, bm25, texts)
-    minutes = (time.time() - started) / 60
-    print(json.dumps(metrics, indent=2), file=sys.stderr)
-    write_readme(args.out_dir, metrics, len(candidates), len(train_mentions), len(train_pairs), minutes, config)
+    train_minutes = (time.time() - started) / 60
+    surfaces, metrics = check(args, model, tokenizer, golds, bm25, texts, test_mentions)
+    write_readme(args.out_dir, metrics, surfaces, len(candidates), len(train_mentions), len(train_pairs),
+                 train_minutes, config, epochs, args.eval_top_k)
+    if surfaces["missed"] and not args.quick:
+        sys.exit(1)
 
 
-def write_readme(out_dir, m, n_candidates, n_train, n_pairs, minutes, config):
+def check(args, model, tokenizer, golds, bm25, texts, test_mentions):
+    """Runs and prints both checks; with a missed target (outside --quick) a
+    --check-only run exits 1, a training run after writing its README."""
+    model.eval()
+    surfaces = check_surfaces(model, tokenizer, golds, bm25, texts, args.eval_top_k, 100 if args.quick else None)
+    metrics = evaluate(model, tokenizer, test_mentions, bm25, texts, args.eval_top_k)
+    summary = {k: v for k, v in surfaces.items() if k != "misses"}
+    print(json.dumps({"surfaces": summary, "held_out": metrics}, indent=2), file=sys.stderr)
+    missed = []
+    if surfaces["matched"] < surfaces["surfaces"]:
+        missed.append(f"(a) {surfaces['surfaces'] - surfaces['matched']} PT names/aliases not matched on their own: "
+                      + "、".join(surfaces["misses"]))
+    if metrics["exact_set_match"] < TARGET_EXACT:
+        missed.append(f"(b) held-out exact set match {metrics['exact_set_match']:.3f} < {TARGET_EXACT}")
+    for line in missed:
+        print(f"target missed: {line}", file=sys.stderr)
+    print(f"(a) {surfaces['matched']}/{surfaces['surfaces']} PT names and aliases matched on their own; "
+          f"(b) held-out exact set match {metrics['exact_set_match']:.3f} (top {args.eval_top_k}, "
+          f"threshold {THRESHOLD})", file=sys.stderr)
+    surfaces["missed"] = missed
+    if missed and args.check_only and not args.quick:
+        sys.exit(1)
+    return surfaces, metrics
+
+
+def write_readme(out_dir, m, a, n_candidates, n_train, n_pairs, minutes, config, epochs, top_k):
     text = f"""# Demo cross-encoder — synthetic, not for clinical use
 
-A small `BertForSequenceClassification` ({config.num_hidden_layers} layers, hidden {config.hidden_size},
-{config.num_attention_heads} heads, FFN {config.intermediate_size}, labels `0: not_match`, `1: match`) trained
-from scratch (no pretrained weights; the first block starts from an identity-attention warm start
-that makes character matching visible, see `warm_start_matching`) by `Scripts/encoder/train_demo_model.py` (seeded, Debian torch on 2 CPU threads,
-{minutes:.1f} minutes here) on **synthetic** mention/candidate pairs built from the synthetic demo
-dictionary (`Demo/dictionary/demo_dictionary.csv`, {n_candidates} PTs). It exists so that the demo
-and the tests have a real model to run; it is **not** the published `mention2meddra-macbert-base`,
-knows nothing beyond that synthetic dictionary, and must **not be used for clinical or regulatory
-work**.
+**Synthetic. Not for clinical or regulatory use.** A small `BertForSequenceClassification`
+({config.num_hidden_layers} layers, hidden {config.hidden_size}, {config.num_attention_heads} heads,
+FFN {config.intermediate_size}, labels `0: not_match`, `1: match`) trained from scratch (no pretrained
+weights; the first block starts from an identity-attention warm start that makes character matching
+visible, see `warm_start_matching`) by `Scripts/encoder/train_demo_model.py` (seeded, Debian torch on
+2 CPU threads, {epochs} epochs, {minutes:.1f} minutes of training here on 2 cores shared with other jobs)
+on **synthetic** mention/candidate pairs built from the synthetic demo dictionary
+(`Demo/dictionary/demo_dictionary.csv`, {n_candidates} PTs). It exists so that the demo and the tests have
+a real model to run; it is **not** the published `mention2meddra-macbert-base`, knows nothing beyond that
+synthetic dictionary, and must **not be used for clinical or regulatory work**.
 
-Training data: {n_train} synthetic mentions (PT names and aliases with context such as 用药后…/吃完药后…,
-degree words, colloquial endings, up to three symptoms per mention), {n_pairs} pairs: every gold PT
-plus hard negatives from character BM25 (`full` template) and a few random ones. 15% of the aliases
-are held out of training and appear only in the evaluation mentions.
+Training data: {n_train} synthetic mentions, {n_pairs} pairs. Every PT name and every alias of the
+dictionary is a mention on its own, with a degree word or colloquial ending (有点…, …得很), and
+in report context (用药后…, …，停药后好转); the rest have one to three symptoms each. A mention's gold
+PTs are every PT that lists a name it uses (a few aliases, such as 脸肿, belong to two PTs). Each
+mention gives every gold PT (label 1) and as negatives the {HARD_NEGATIVES} best-ranked other PTs of its
+character BM25 top {TOP_K} (`full` template, as the pipeline retrieves them), {FURTHER_NEGATIVES} further
+down that list and one at random.
 
-Held-out evaluation ({m['mentions']} synthetic mentions, BM25 top-{TOP_K} candidates each, {m['pairs']} pairs):
+Checks, through the pipeline as `adrnorm normalize` runs it (BM25 top {top_k} with the `full` template,
+then the model, threshold {THRESHOLD}); the script prints them and fails when a target is missed:
 
-| metric | value |
+| check | value |
 |---|---|
-| pair precision / recall / F1 at 0.5 | {m['precision']:.3f} / {m['recall']:.3f} / {m['f1']:.3f} (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']}) |
-| mention-level exact set match at threshold {THRESHOLD} | {m['exact_set_match']:.3f} |
-| mentions whose gold PTs are all in the BM25 top-{TOP_K} (ceiling for exact match) | {m['bm25_all_gold_in_top_k']:.3f} |
+| (a) PT names and aliases, each a mention on its own, whose own PT(s) reach {THRESHOLD} (target: all) | {a['matched']} / {a['surfaces']} |
+| … whose matches are exactly their own PT(s) | {a['exact']} / {a['surfaces']} |
+| … whose own PT has the highest probability | {a['first']} / {a['surfaces']} |
+| (b) held-out mentions: exact set match at {THRESHOLD} (target: ≥ {TARGET_EXACT}) | {m['exact_set_match']:.3f} |
+| … over the first 10 BM25 candidates only (the figure of the previous demo model: 0.320) | {m['exact_set_match_top10']:.3f} |
+| … mentions whose gold PTs are all in the BM25 top {top_k} (ceiling for exact match) | {m['bm25_all_gold_in_top_k']:.3f} |
+| … pair precision / recall / F1 at 0.5 ({m['pairs']} pairs) | {m['precision']:.3f} / {m['recall']:.3f} / {m['f1']:.3f} (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']}) |
+
+The {m['mentions']} held-out mentions are synthetic mentions with one to three symptoms whose text never
+occurs in training; some use report context that training never shows (今天早上…, …，第二天自行消失).
+They use the same names and aliases as training: the model is meant to recognise this dictionary's
+names inside mentions, not to generalise to words it has never seen.
 
 Files: `config.json`, `model.safetensors` (F32), `vocab.txt` (a character vocab: specials,
 ASCII, full-width punctuation, the dictionary's characters and GB2312 level-1 characters),
