@@ -6,21 +6,24 @@ Seeded and CPU-only (Debian torch, 2 threads). Steps:
    §BM25);
 2. synthetic training mentions: every PT name and every alias on its own, with
    a degree word or colloquial ending, and in report context (用药后…/…，停药后
-   好转); plus mentions with one to three symptoms. A mention's gold PTs are all
-   PTs that list a name it uses;
+   好转); plus mentions with one to three symptoms. A mention's gold PTs are
+   every PT one of whose names occurs in it, except names inside a longer one
+   that occurs (GoldRule);
 3. pairs: every gold PT (label 1) and as negatives the best-ranked other PTs
    of the mention's BM25 top 100 (the pipeline's default top_k), a few further
    down that list and one at random (label 0);
 4. a small BertForSequenceClassification trained from scratch on a character
    vocab (specials, ASCII, full-width punctuation, the dictionary's characters,
-   GB2312 level-1 characters), saved as a Hugging Face folder with safetensors;
+   GB2312 level-1 characters), then hard negative mining rounds: the BM25
+   top-100 pairs the model still gets wrong are added and trained on; saved as
+   a Hugging Face folder with safetensors;
 5. the checks, through the pipeline (BM25 top 100, threshold 0.3): (a) every
    PT name and alias, as a mention on its own, gets its own PT(s); (b) exact
    set match on held-out mentions (text never seen in training) is at least
    0.8. Printed, written to the folder's README.md; a missed target exits 1.
 
 Usage: python train_demo_model.py DICTIONARY_CSV OUT_DIR [--quick] [--check-only] [--hidden N]
-       [--layers N] [--epochs N] [--mentions N] [--eval-top-k N]
+       [--layers N] [--epochs N] [--mining-rounds N] [--mentions N] [--eval-top-k N] [--init DIR]
 (--check-only runs step 5 on the model already in OUT_DIR, e.g. the committed Demo/model.)
 """
 import argparse
@@ -43,19 +46,22 @@ MAX_LENGTH = 64
 TARGET_EXACT = 0.8  # held-out exact set match the model must reach
 HIDDEN = 128
 LAYERS = 2
-EPOCHS = 2
-MENTIONS = 2000
+EPOCHS = 4
+MENTIONS = 3000
 HELD_OUT = 400
 HARD_NEGATIVES = 3
 FURTHER_NEGATIVES = 1
 BATCH_SIZE = 128  # large batches: far more pairs per second than 32 on 2 threads
 LEARNING_RATE = 2e-3
+MINING_ROUNDS = 2
+MINE_SAMPLE = 1000  # multi-symptom/context training mentions probed per mining round, besides every bare name
+MINE_THRESHOLD = 0.15
 
 CONTEXT_BEFORE = ["", "", "", "用药后", "吃完药后", "服药后", "输液后", "静滴过程中出现", "注射后约10分钟出现",
                   "服用第2天出现", "用药3天后", "患者自述", "家属代诉患者", "吃了两次药就", "打完针后"]
 CONTEXT_AFTER = ["", "", "", "", "，停药后好转", "，持续2小时", "，休息后缓解", "，未处理", "，已就医", "。"]
 DEGREE = ["", "", "", "有点", "一直", "明显", "轻微", "严重", "特别", "反复"]
-ENDING = ["", "", "", "了", "的厉害", "得很", "，难受"]
+ENDING = ["", "", "", "了", "的厉害", "得很", "，很不舒服"]
 JOIN = ["，", "、", "，还", "，伴", "并且", "，同时", "和"]
 HELD_OUT_BEFORE = ["今天早上", "第三次用药时出现", "换药后", "静推结束时"]  # only in held-out mentions
 HELD_OUT_AFTER = ["，第二天自行消失", "，给予对症处理"]
@@ -145,36 +151,63 @@ def surface_golds(candidates):
     return golds
 
 
+class GoldRule:
+    """A mention's gold PTs: every PT one of whose names (PT name or alias)
+    occurs in the mention, except a name whose every occurrence lies inside an
+    occurrence of a longer name that also occurs (偏头痛 means 偏头痛, not also
+    头痛). The same rule labels training and held-out mentions, so a context
+    word that happens to be a name (难受 is an alias of 不适) is labelled as
+    what it is instead of contradicting the model."""
+
+    def __init__(self, golds):
+        self.golds = golds
+        self.names = sorted(golds, key=lambda n: (-len(n), n))
+
+    def __call__(self, text):
+        spans = []
+        gold = set()
+        for name in self.names:  # longest first
+            start = text.find(name)
+            kept = False
+            while start != -1:
+                end = start + len(name)
+                if not any(s <= start and end <= e and e - s > len(name) for s, e in spans):
+                    kept = True
+                spans.append((start, end))
+                start = text.find(name, start + 1)
+            if kept:
+                gold |= self.golds[name]
+        return sorted(gold)
+
+
 def vary(rng, name):
     return rng.choice(DEGREE) + name + rng.choice(ENDING)
 
 
-def make_mentions(rng, candidates, golds, count, before, after):
-    """Mentions with one to three symptoms, each a PT name or an alias."""
+def make_mentions(rng, candidates, gold_rule, count, before, after):
+    """Mentions with one to three symptoms, each a PT name or an alias,
+    labelled by gold_rule."""
     mentions = []
     for _ in range(count):
         k = rng.choices([1, 2, 3], weights=[70, 22, 8])[0]
-        gold = set()
         text = rng.choice(before)
         for j, ci in enumerate(rng.sample(range(len(candidates)), k)):
             name = rng.choice(surfaces_of(candidates[ci]))
             if j:
                 text += rng.choice(JOIN)
             text += vary(rng, name)
-            gold |= golds[name]
         text += rng.choice(after)
-        mentions.append({"text": text, "gold": sorted(gold)})
+        mentions.append({"text": text, "gold": gold_rule(text)})
     return mentions
 
 
-def make_surface_mentions(rng, golds):
+def make_surface_mentions(rng, golds, gold_rule):
     """Every PT name and alias as a mention on its own, with a degree word or
     an ending, and in report context."""
     mentions = []
     for name in sorted(golds):
-        gold = sorted(golds[name])
         for text in (name, vary(rng, name), rng.choice(CONTEXT_BEFORE) + vary(rng, name) + rng.choice(CONTEXT_AFTER)):
-            mentions.append({"text": text, "gold": gold})
+            mentions.append({"text": text, "gold": gold_rule(text)})
     return mentions
 
 
@@ -332,6 +365,8 @@ def main():
     parser.add_argument("--hidden", type=int, default=HIDDEN)
     parser.add_argument("--layers", type=int, default=LAYERS)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--mining-rounds", type=int, default=MINING_ROUNDS)
+    parser.add_argument("--init", help="start from the model in this folder (no base epochs), e.g. an earlier run's")
     parser.add_argument("--mentions", type=int, default=MENTIONS, help="multi-symptom training mentions")
     parser.add_argument("--check-only", action="store_true",
                         help="only run the checks on the model already in OUT_DIR (no training, nothing written)")
@@ -347,8 +382,9 @@ def main():
     texts = [render_full(c) for c in candidates]
     bm25 = BM25(texts)
     golds = surface_golds(candidates)
-    train_mentions = make_surface_mentions(rng, golds)
-    train_mentions += make_mentions(rng, candidates, golds, 200 if args.quick else args.mentions,
+    gold_rule = GoldRule(golds)
+    train_mentions = make_surface_mentions(rng, golds, gold_rule)
+    train_mentions += make_mentions(rng, candidates, gold_rule, 200 if args.quick else args.mentions,
                                     CONTEXT_BEFORE, CONTEXT_AFTER)
     if args.quick:
         train_mentions = rng.sample(train_mentions, 300)
@@ -356,7 +392,7 @@ def main():
     test_rng = random.Random(SEED + 1)
     test_mentions = []
     while len(test_mentions) < (100 if args.quick else HELD_OUT):
-        m = make_mentions(test_rng, candidates, golds, 1, CONTEXT_BEFORE + HELD_OUT_BEFORE,
+        m = make_mentions(test_rng, candidates, gold_rule, 1, CONTEXT_BEFORE + HELD_OUT_BEFORE,
                           CONTEXT_AFTER + HELD_OUT_AFTER)[0]
         if m["text"] not in seen:
             seen.add(m["text"])
@@ -375,42 +411,80 @@ def main():
                         num_attention_heads=4, intermediate_size=4 * args.hidden, max_position_embeddings=128,
                         hidden_act="gelu", id2label={0: "not_match", 1: "match"},
                         label2id={"not_match": 0, "match": 1})
-    model = BertForSequenceClassification(config)
-    warm_start_matching(model)
-    epochs = 1 if args.quick else args.epochs
-    batch_size = BATCH_SIZE
-    steps = epochs * math.ceil(len(train_pairs) / batch_size)
+    if args.init:
+        # Continue from an earlier run's weights (same vocab: write_vocab is deterministic).
+        model = BertForSequenceClassification.from_pretrained(args.init)
+        config = model.config
+        epochs = 0
+    else:
+        model = BertForSequenceClassification(config)
+        warm_start_matching(model)
+        epochs = 1 if args.quick else args.epochs
+    print(f"{len(candidates)} candidates, {len(train_mentions)} training mentions, {len(train_pairs)} pairs, "
+          f"{vocab_size} tokens", file=sys.stderr)
+    if epochs:
+        train(model, tokenizer, texts, train_pairs, epochs, rng, started, "base")
+    # Hard negative mining: the pairs of the BM25 top TOP_K the model still
+    # gets wrong (a non-gold PT at MINE_THRESHOLD or more, a gold PT under
+    # 0.5), on every bare name/alias and a sample of the other training
+    # mentions, are added to the training pairs for one more epoch.
+    mined_total = 0
+    for round_ in range(0 if args.quick else args.mining_rounds):
+        probe = [m for m in train_mentions if m["text"] in golds]
+        probe += rng.sample([m for m in train_mentions if m["text"] not in golds], MINE_SAMPLE)
+        mined = mine(model, tokenizer, probe, bm25, texts)
+        mined_total += len(mined)
+        print(f"mining round {round_ + 1}: {len(mined)} pairs the model gets wrong", file=sys.stderr)
+        train_pairs += mined
+        train(model, tokenizer, texts, train_pairs, 1, rng, started, f"mined {round_ + 1}")
+        model.save_pretrained(args.out_dir, safe_serialization=True)  # a checkpoint per round
+    model.eval()
+    model.save_pretrained(args.out_dir, safe_serialization=True)
+    train_minutes = (time.time() - started) / 60
+    surfaces, metrics = check(args, model, tokenizer, golds, bm25, texts, test_mentions)
+    write_readme(args.out_dir, metrics, surfaces, len(candidates), len(train_mentions), len(train_pairs),
+                 train_minutes, config, epochs, args.eval_top_k, mined_total, args.mining_rounds)
+    if surfaces["missed"] and not args.quick:
+        sys.exit(1)
+
+
+def train(model, tokenizer, texts, pairs, epochs, rng, started, phase):
+    """AdamW with linear warm-up (10%) and linear decay over this phase."""
+    steps = epochs * math.ceil(len(pairs) / BATCH_SIZE)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
-    print(f"{len(candidates)} candidates, {len(train_mentions)} training mentions, {len(train_pairs)} pairs, "
-          f"{vocab_size} tokens, {steps} steps", file=sys.stderr)
     step = 0
+    recent = []
     for epoch in range(epochs):
         model.train()
-        order = list(range(len(train_pairs)))
+        order = list(range(len(pairs)))
         rng.shuffle(order)
-        for start in range(0, len(order), batch_size):
-            batch = [train_pairs[i] for i in order[start:start + batch_size]]
-            enc = encode(tokenizer, batch, texts)
-            loss = model(**enc, labels=torch.tensor([p[2] for p in batch])).loss
+        for start in range(0, len(order), BATCH_SIZE):
+            batch = [pairs[i] for i in order[start:start + BATCH_SIZE]]
+            loss = model(**encode(tokenizer, batch, texts), labels=torch.tensor([p[2] for p in batch])).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
             step += 1
-            if step % 50 == 0:
-                print(f"epoch {epoch} step {step}/{steps} loss {loss.item():.4f} "
-                      f"{time.time() - started:.0f}s", file=sys.stderr)
-    model.eval()
-    model.save_pretrained(args.out_dir, safe_serialization=True)
-    train_minutes = (time.time() - started) / 60
-    surfaces, metrics = check(args, model, tokenizer, golds, bm25, texts, test_mentions)
-    write_readme(args.out_dir, metrics, surfaces, len(candidates), len(train_mentions), len(train_pairs),
-                 train_minutes, config, epochs, args.eval_top_k)
-    if surfaces["missed"] and not args.quick:
-        sys.exit(1)
+            recent.append(loss.item())
+            if step % 100 == 0:
+                print(f"{phase}: epoch {epoch} step {step}/{steps} loss {sum(recent) / len(recent):.4f} "
+                      f"{time.time() - started:.0f}s", file=sys.stderr, flush=True)
+                recent = []
+
+
+def mine(model, tokenizer, mentions, bm25, texts):
+    """The pairs of each mention's BM25 top TOP_K that the model gets wrong."""
+    mined = []
+    for m, (top, probs) in zip(mentions, score(model, tokenizer, mentions, bm25, texts, TOP_K)):
+        gold = set(m["gold"])
+        for i, p in zip(top, probs):
+            if (i in gold and p < 0.5) or (i not in gold and p >= MINE_THRESHOLD):
+                mined.append((m["text"], i, int(i in gold)))
+    return mined
 
 
 def check(args, model, tokenizer, golds, bm25, texts, test_mentions):
@@ -438,7 +512,7 @@ def check(args, model, tokenizer, golds, bm25, texts, test_mentions):
     return surfaces, metrics
 
 
-def write_readme(out_dir, m, a, n_candidates, n_train, n_pairs, minutes, config, epochs, top_k):
+def write_readme(out_dir, m, a, n_candidates, n_train, n_pairs, minutes, config, epochs, top_k, mined, rounds):
     text = f"""# Demo cross-encoder — synthetic, not for clinical use
 
 **Synthetic. Not for clinical or regulatory use.** A small `BertForSequenceClassification`
@@ -452,10 +526,14 @@ on **synthetic** mention/candidate pairs built from the synthetic demo dictionar
 a real model to run; it is **not** the published `mention2meddra-macbert-base`, knows nothing beyond that
 synthetic dictionary, and must **not be used for clinical or regulatory work**.
 
-Training data: {n_train} synthetic mentions, {n_pairs} pairs. Every PT name and every alias of the
+Training data: {n_train} synthetic mentions, {n_pairs} pairs, of which {mined} were added by hard
+negative mining: after the base epochs, each of {rounds} rounds scored the BM25 top {TOP_K} of every bare
+name and alias and {MINE_SAMPLE} other training mentions, added every pair the model got wrong (another
+PT at {MINE_THRESHOLD} or more, its own PT under 0.5) and trained one more epoch over all pairs. Every PT name and every alias of the
 dictionary is a mention on its own, with a degree word or colloquial ending (有点…, …得很), and
 in report context (用药后…, …，停药后好转); the rest have one to three symptoms each. A mention's gold
-PTs are every PT that lists a name it uses (a few aliases, such as 脸肿, belong to two PTs). Each
+PTs are every PT one of whose names occurs in it, except a name inside a longer one that also occurs
+(偏头痛 means 偏头痛, not also 头痛); a few aliases, such as 脸肿, belong to two PTs. Each
 mention gives every gold PT (label 1) and as negatives the {HARD_NEGATIVES} best-ranked other PTs of its
 character BM25 top {TOP_K} (`full` template, as the pipeline retrieves them), {FURTHER_NEGATIVES} further
 down that list and one at random.
@@ -469,9 +547,15 @@ then the model, threshold {THRESHOLD}); the script prints them and fails when a 
 | … whose matches are exactly their own PT(s) | {a['exact']} / {a['surfaces']} |
 | … whose own PT has the highest probability | {a['first']} / {a['surfaces']} |
 | (b) held-out mentions: exact set match at {THRESHOLD} (target: ≥ {TARGET_EXACT}) | {m['exact_set_match']:.3f} |
-| … over the first 10 BM25 candidates only (the figure of the previous demo model: 0.320) | {m['exact_set_match_top10']:.3f} |
+| … over the first 10 BM25 candidates only | {m['exact_set_match_top10']:.3f} |
 | … mentions whose gold PTs are all in the BM25 top {top_k} (ceiling for exact match) | {m['bm25_all_gold_in_top_k']:.3f} |
 | … pair precision / recall / F1 at 0.5 ({m['pairs']} pairs) | {m['precision']:.3f} / {m['recall']:.3f} / {m['f1']:.3f} (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']}) |
+
+{"Both targets are met." if a['matched'] == a['surfaces'] and m['exact_set_match'] >= TARGET_EXACT else
+ "**The targets are not met yet** (the script exits 1 on these weights): the names missed are printed by "
+ "`--check-only`; most held-out misses are an extra PT that shares characters with a gold one."}
+The demo model before this recipe, under the same checks: (a) 1051 / 1518 names matched, 961 ranked
+first; (b) exact set match 0.058 over the top 100 (0.275 over the first 10).
 
 The {m['mentions']} held-out mentions are synthetic mentions with one to three symptoms whose text never
 occurs in training; some use report context that training never shows (今天早上…, …，第二天自行消失).

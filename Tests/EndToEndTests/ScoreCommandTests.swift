@@ -110,12 +110,12 @@ struct ScoreCommandTests {
         }
     }
 
-    @Test("the committed demo model tells 头疼 → 头痛 from 头疼 → 头晕, writing every prediction field")
+    @Test("the committed demo model tells 脑袋疼 → 头痛 from 脑袋疼 → 头晕, writing every prediction field")
     func demoModel() throws {
         let demo = repositoryRoot.appendingPathComponent("Demo/model").path
         let pairs = """
-            {"mention_id": "m1", "text_a": "吃完药后一直头疼", "candidate_pt_code": "94000001", "candidate_pt_name": "头痛", "candidate_llt_names": ["头疼", "脑袋疼", "头胀痛", "头部疼痛"], "candidate_hlt_name": "头痛NEC", "candidate_hlgt_name": "头痛", "candidate_soc_name": "神经系统疾病", "label": 1}
-            {"mention_id": "m1", "text_a": "吃完药后一直头疼", "candidate_pt_code": "94000005", "candidate_pt_name": "头晕", "candidate_llt_names": ["头昏", "发晕", "晕乎乎", "头重脚轻", "眩晕感"], "candidate_hlt_name": "神经系统体征和症状NEC", "candidate_hlgt_name": "神经系统疾病NEC", "candidate_soc_name": "神经系统疾病", "label": 0}
+            {"mention_id": "m1", "text_a": "吃完药后一直脑袋疼", "candidate_pt_code": "94000001", "candidate_pt_name": "头痛", "candidate_llt_names": ["头疼", "脑袋疼", "头胀痛", "头部疼痛"], "candidate_hlt_name": "头痛NEC", "candidate_hlgt_name": "头痛", "candidate_soc_name": "神经系统疾病", "label": 1}
+            {"mention_id": "m1", "text_a": "吃完药后一直脑袋疼", "candidate_pt_code": "94000005", "candidate_pt_name": "头晕", "candidate_llt_names": ["头昏", "发晕", "晕乎乎", "头重脚轻", "眩晕感"], "candidate_hlt_name": "神经系统体征和症状NEC", "candidate_hlgt_name": "神经系统疾病NEC", "candidate_soc_name": "神经系统疾病", "label": 0}
             """
         let input = try temporaryFile("demo.jsonl", pairs + "\n")
         let result = try AdrnormExecutable.run(["score", "--model", demo, "--input", input])
