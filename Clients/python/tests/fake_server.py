@@ -333,6 +333,12 @@ class _Connection:
         with self.lock:
             self.streams.pop(s.id, None)
             close = self.goaway_sent is not None and not self.streams
+        if self.closed:
+            # Killed (or closed gracefully): a server that is gone sends nothing
+            # more. Without this a stream that saw kill() begin could still send
+            # CANCELLED before the socket went, which no real server does and
+            # which ended a failover test once in a full run.
+            return
         self.send(*frames, wire.Frame(stream_id=s.id, status=wire.Status(code=code, message=message)))
         if close:
             self.kill()
