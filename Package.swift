@@ -107,14 +107,16 @@ let package = Package(
         .testTarget(name: "CrossEncoderTests", dependencies: ["CrossEncoder"], exclude: ["Fixtures"]),
         .testTarget(name: "NormalizationTests", dependencies: ["Cancellation", "Normalization", "Terminology", "Retrieval", "CrossEncoder"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "RPCServer", "Transport", "Wire",
+        // Raw loopback sockets and HTTP for the tests that talk to a server without TLS.
+        .target(name: "LoopbackSupport", path: "Tests/LoopbackSupport"),
+        .testTarget(name: "MonitoringTests", dependencies: ["LoopbackSupport", "Monitoring", "RPCServer", "Transport", "Wire",
                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RPCTests", dependencies: ["Cancellation", "Wire", "Transport", "RPCServer", "RPCClient"]),
         // Parity with transformers on data Scripts/encoder-goldens makes (needs the
         // Python reference environment): run by Scripts/test, not `swift test`.
         .executableTarget(name: "EncoderReferenceChecks", dependencies: ["CrossEncoder"],
                           path: "Tests/EncoderReferenceChecks"),
-        .testTarget(name: "EndToEndTests", dependencies: ["Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter", "Normalization", "CrossEncoder", "Terminology"],
+        .testTarget(name: "EndToEndTests", dependencies: ["LoopbackSupport", "Cancellation", "Wire", "Transport", "RPCServer", "RPCClient", "ServiceAdapter", "Normalization", "CrossEncoder", "Terminology"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackSupport
 import RPCClient
 import Testing
 import Transport
@@ -6,67 +7,6 @@ import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Plain HTTP and TCP over loopback for the operations tests.
-enum LoopbackHTTP {
-    static func connect(port: Int, timeoutSeconds: Int = 10) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        } == 0
-        if !ok { close(fd) }
-        return ok ? fd : nil
-    }
-
-    static func send(_ fd: Int32, _ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
-
-    static func readAll(_ fd: Int32) -> String {
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            data.append(contentsOf: buffer[0..<n])
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// (status code, body) of `GET path`.
-    static func get(port: Int, _ path: String) -> (Int, String) {
-        guard let fd = connect(port: port) else { return (0, "") }
-        defer { close(fd) }
-        send(fd, Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
-        let response = readAll(fd)
-        let code = Int(response.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let body = response.range(of: "\r\n\r\n").map { String(response[$0.upperBound...]) } ?? ""
-        return (code, body)
-    }
-
-    /// The value of one sample (`name{labels}` exactly as exposed); 0 when absent.
-    static func sample(_ text: String, _ series: String) -> Double {
-        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-            return Double(line.dropFirst(series.count + 1)) ?? .nan
-        }
-        return 0
-    }
-}
 
 @Suite(.serialized) struct OperationsProcessTests {
     @Test("adrnorm --version prints the version, the git revision it was built from, and the linked OpenSSL, protobuf-c and BLAS")
@@ -140,11 +80,11 @@ enum LoopbackHTTP {
         let rpc = try #require(rpcPort, "no RPC port in the log:\n\(log())")
         let http = try #require(metricsPort, "no metrics port in the log:\n\(log())")
         func scrape() -> String {
-            let (code, body) = LoopbackHTTP.get(port: http, "/metrics")
+            let (code, body) = RawHTTP.fetch(port: http, "/metrics")
             #expect(code == 200)
             return body
         }
-        func value(_ text: String, _ series: String) -> Double { LoopbackHTTP.sample(text, series) }
+        func value(_ text: String, _ series: String) -> Double { RawHTTP.sample(text, series) }
 
         let client = try await RPCClient.connect(.init(
             address: "127.0.0.1:\(rpc)",
@@ -165,8 +105,8 @@ enum LoopbackHTTP {
         let digest = dictionary.digest
         #expect(before.contains(#"dictionary_digest="\#(digest)""#) && before.contains(#"precision="fp32""#))
         #expect(value(before, "adrnorm_server_certificate_expiry_seconds") > 86_400)
-        #expect(LoopbackHTTP.get(port: http, "/").0 == 404)
-        #expect(LoopbackHTTP.get(port: http, "/metrics/../admin").0 == 404)
+        #expect(RawHTTP.fetch(port: http, "/").0 == 404)
+        #expect(RawHTTP.fetch(port: http, "/metrics/../admin").0 == 404)
 
         // A real stream: 12 distinct mentions, top_k 50, every scored candidate returned.
         let count = 12
@@ -208,9 +148,9 @@ enum LoopbackHTTP {
         #expect(value(after, #"adrnorm_batch_tokens_bucket{le="+Inf"}"#) == batches && value(after, "adrnorm_batch_tokens_sum") > 0)
 
         // Not TLS on the RPC port: a handshake failure, counted by reason.
-        if let fd = LoopbackHTTP.connect(port: rpc) {
-            LoopbackHTTP.send(fd, Array("GET / HTTP/1.1\r\n\r\n".utf8))
-            _ = LoopbackHTTP.readAll(fd)
+        if let fd = RawHTTP.connect(port: rpc) {
+            RawHTTP.send(fd, Array("GET / HTTP/1.1\r\n\r\n".utf8))
+            _ = RawHTTP.readAll(fd)
             close(fd)
         }
         var failures = 0.0
@@ -224,13 +164,13 @@ enum LoopbackHTTP {
         var idle: [Int32] = []
         defer { for fd in idle { close(fd) } }
         for _ in 0..<1000 {
-            guard let fd = LoopbackHTTP.connect(port: http) else { break }
+            guard let fd = RawHTTP.connect(port: http) else { break }
             idle.append(fd)
         }
         #expect(idle.count == 1000)
-        let huge = try #require(LoopbackHTTP.connect(port: http))
+        let huge = try #require(RawHTTP.connect(port: http))
         defer { close(huge) }
-        let sender = Thread { LoopbackHTTP.send(huge, Array(("GET /" + String(repeating: "x", count: 1 << 20) + " HTTP/1.1\r\n\r\n").utf8)) }
+        let sender = Thread { RawHTTP.send(huge, Array(("GET /" + String(repeating: "x", count: 1 << 20) + " HTTP/1.1\r\n\r\n").utf8)) }
         sender.start()
         let clock = ContinuousClock()
         let callStarted = clock.now
@@ -238,11 +178,11 @@ enum LoopbackHTTP {
         let elapsed = clock.now - callStarted
         #expect(during1.id == "flood" && !during1.cached)
         #expect(elapsed < .seconds(5), "a Normalize took \(elapsed) with the metrics port flooded")
-        let hugeResponse = LoopbackHTTP.readAll(huge)
+        let hugeResponse = RawHTTP.readAll(huge)
         #expect(hugeResponse.hasPrefix("HTTP/1.1 431 "), "\(hugeResponse.prefix(100))")
         #expect(try await client.info().dictionary?.digest == digest)
         // A scraper arriving now is still served (the oldest idle connections make room).
-        #expect(LoopbackHTTP.get(port: http, "/metrics").0 == 200)
+        #expect(RawHTTP.fetch(port: http, "/metrics").0 == 200)
 
         client.close()
         kill(process.processIdentifier, SIGTERM)

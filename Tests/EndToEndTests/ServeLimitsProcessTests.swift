@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackSupport
 import RPCClient
 import RPCServer
 import ServiceAdapter
@@ -117,22 +118,6 @@ import Glibc
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// A plain TCP connection to 127.0.0.1:port (no TLS): it sits in the
-    /// server's backlog or holds one of its descriptors.
-    static func rawConnect(port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { _ = Glibc.close(fd); return nil }
-        return fd
-    }
-
     @Test("out of file descriptors (ulimit -n 48): accept backs off instead of spinning, logs a line or two, and recovers; the metrics port too")
     func outOfDescriptors() async throws {
         let (url, handle) = try Self.logFile("emfile")
@@ -179,7 +164,7 @@ import Glibc
 
         // More connections than descriptors: the server accepts until EMFILE.
         for _ in 0..<80 {
-            guard let fd = Self.rawConnect(port: listening) else { break }
+            guard let fd = RawHTTP.connect(port: listening, timeoutSeconds: nil) else { break }
             sockets.append(fd)
         }
         #expect(sockets.count == 80, "the backlog takes what the server cannot accept")
@@ -188,7 +173,7 @@ import Glibc
         try #require(acceptFailures() > 0, "accept never failed; is the limit applied?\n\(log().suffix(2000))")
         // Scrapers waiting while out of descriptors: the metrics listener fails too.
         for _ in 0..<4 {
-            if let fd = Self.rawConnect(port: metrics) { sockets.append(fd) }
+            if let fd = RawHTTP.connect(port: metrics, timeoutSeconds: nil) { sockets.append(fd) }
         }
         while metricsAcceptFailures() == 0 && Date().timeIntervalSince(failing) < 10 { usleep(50_000) }
         try #require(metricsAcceptFailures() > 0, "the metrics accept never failed\n\(log().suffix(2000))")
