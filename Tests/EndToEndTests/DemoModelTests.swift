@@ -10,44 +10,12 @@ import Testing
 /// to keep the suite's time down.
 @Suite("the committed demo model matches the demo dictionary's PT names and aliases")
 struct DemoModelTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-
-    /// One CSV record (RFC 4180 quoting; the demo CSV quotes one alias with a comma).
-    static func fields(_ line: Substring) -> [String] {
-        var fields: [String] = [], field = "", quoted = false, previousQuote = false
-        for ch in line {
-            if quoted {
-                if ch == "\"" { quoted = false; previousQuote = true } else { field.append(ch) }
-            } else if ch == "\"" {
-                if previousQuote { field.append("\"") }
-                quoted = true
-                previousQuote = false
-            } else if ch == "," {
-                fields.append(field)
-                field = ""
-                previousQuote = false
-            } else {
-                field.append(ch)
-                previousQuote = false
-            }
-        }
-        fields.append(field)
-        return fields
-    }
-
-    /// Every PT name and alias of the demo CSV -> the codes of the PTs that list it
-    /// (a few aliases, such as 脸肿, belong to two PTs).
-    static func names() throws -> [String: Set<String>] {
-        let csv = try String(contentsOf: root.appendingPathComponent("Demo/dictionary/demo_dictionary.csv"), encoding: .utf8)
-        let lines = csv.split(whereSeparator: \.isNewline)
-        let header = fields(lines[0])
-        let code = try #require(header.firstIndex(of: "pt_code")), pt = try #require(header.firstIndex(of: "pt_name"))
-        let llt = try #require(header.firstIndex(of: "llt_name"))
+    /// Every PT name and alias of the demo dictionary -> the codes of the PTs
+    /// that list it (a few aliases, such as 脸肿, belong to two PTs).
+    static func names() -> [String: Set<String>] {
         var names: [String: Set<String>] = [:]
-        for line in lines.dropFirst() {
-            let f = fields(line)
-            for name in [f[pt], f[llt]] where !name.isEmpty { names[name, default: []].insert(f[code]) }
+        for term in DemoServer.dictionary.terms {
+            for name in [term.ptName] + term.lltNames { names[name, default: []].insert(term.ptCode) }
         }
         return names
     }
@@ -70,7 +38,7 @@ struct DemoModelTests {
 
     @Test("PT names and aliases on their own get their own PT at 0.3 (at least 93% of a fifth of them); 头晕, 呕吐, 头痛 are matched and ranked first; the README's example has 嗜睡 and 头晕")
     func namesAndAliases() throws {
-        let names = try Self.names()
+        let names = Self.names()
         #expect(names.count == 1518 && names["脸肿"] == ["94000069", "94000094"])
         let sorted = names.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
         let sample = Set(sorted.enumerated().filter { $0.offset % 5 == 0 }.map(\.element) + ["头晕", "呕吐", "头痛"])
