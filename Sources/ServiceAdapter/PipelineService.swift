@@ -16,7 +16,9 @@ import Wire
 /// before any retrieval or tokenization; the calls that score nothing
 /// (Retrieve, Info, Health) have their own small bound
 /// (`Limits.maxUnscoredCalls`); one client identity holds at most its share of
-/// the pair budget (`Limits.maxQueuedPairsPerClient`). Past either, RESOURCE_EXHAUSTED at once.
+/// the pair budget (`Limits.maxQueuedPairsPerClient`), charged like the
+/// scheduler's only for work that runs the cross-encoder (a `PairCharge` the
+/// pipeline takes). Past either, RESOURCE_EXHAUSTED at once.
 public final class PipelineService: NormalizerService, @unchecked Sendable {
     /// Facts for Info that the pipeline does not know.
     public struct Description: Sendable {
@@ -65,7 +67,8 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
         public var maxPairsPerRequest: Int
         /// Pairs one client identity may have admitted at once, across all
         /// its calls and connections, so no client can take the whole
-        /// `--max-queued-pairs` budget; nil: half of it.
+        /// `--max-queued-pairs` budget; nil: half of it. Only work that runs
+        /// the cross-encoder counts, as for the scheduler's budget.
         public var maxQueuedPairsPerClient: Int?
         /// Retrieve, Info and Health calls in progress at once.
         public var maxUnscoredCalls: Int
@@ -99,19 +102,34 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
         clientShares = AdmissionCounts(limit: maxQueuedPairsPerClient)
     }
 
-    /// Runs a scoring call inside its client's share of the pair budget.
+    /// The calling client's share of the pair budget, as a charge the
+    /// pipeline takes only for work that runs the cross-encoder: a lexical
+    /// call, a synonym or cache hit, or a call joined to identical work under
+    /// way costs the client nothing.
+    private func clientShare(_ context: CallContext) -> PairCharge {
+        let client = context.peer?.name ?? ""
+        let shares = clientShares
+        let share = maxQueuedPairsPerClient
+        return PairCharge(
+            charge: { pairs in
+                guard let held = shares.enter(client, count: pairs) else { return nil }
+                return .overloaded("client \"\(client.isEmpty ? "(no certificate)" : client)\" already has \(held) pairs "
+                                   + "waiting or being scored; \(pairs) more would pass its share of \(share) "
+                                   + "(--max-queued-pairs-per-client); retry when some finish")
+            },
+            release: { pairs in shares.leave(client, count: pairs) })
+    }
+
+    /// Runs a Score call (every pair runs the cross-encoder) inside its
+    /// client's share of the pair budget.
     private func withClientShare<T>(_ pairs: Int, _ context: CallContext,
                                     _ body: () async throws(ServiceError) -> T) async throws(ServiceError) -> T {
         // A request over the whole budget is the scheduler's to refuse
         // (its message names --max-queued-pairs).
         guard pairs <= pipeline.configuration.scheduling.maxQueuedPairs else { return try await body() }
-        let client = context.peer?.name ?? ""
-        if let held = clientShares.enter(client, count: pairs) {
-            throw ServiceError(.resourceExhausted, "client \"\(client.isEmpty ? "(no certificate)" : client)\" already has "
-                               + "\(held) pairs waiting or being scored; \(pairs) more would pass its share of "
-                               + "\(maxQueuedPairsPerClient) (--max-queued-pairs-per-client); retry when some finish")
-        }
-        defer { clientShares.leave(client, count: pairs) }
+        let share = clientShare(context)
+        if let refusal = share.charge(pairs) { throw Self.serviceError(refusal) }
+        defer { share.release(pairs) }
         return try await body()
     }
 
@@ -216,9 +234,10 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
             id: request.id, mention: request.mention, topK: request.topK == 0 ? nil : Int(request.topK),
             threshold: request.threshold, template: try Self.template(request.template),
             mode: Self.mode(request.mode), scorer: scorer, returnTopScored: Int(request.returnTopScored),
-            deadline: context.deadline, cancellation: context.cancellation)
+            deadline: context.deadline, cancellation: context.cancellation, pairCharge: clientShare(context))
         // The pairs this request may score: its top_k (capped to the
-        // dictionary) under the model scorer.
+        // dictionary). The client's share is charged by the pipeline, only
+        // if the call runs the cross-encoder.
         let pairCount: Int
         do {
             try pipeline.validateSettings(of: normalization)
@@ -230,12 +249,11 @@ public final class PipelineService: NormalizerService, @unchecked Sendable {
             throw ServiceError(.invalidArgument, "top_k: \(pairCount) candidates to score; at most "
                                + "\(limits.maxPairsPerRequest) per request (Info's max_pairs_per_request)")
         }
-        let r: NormalizationResult = try await withClientShare(pairCount, context) { () async throws(ServiceError) in
-            do throws(NormalizationError) {
-                return try await pipeline.normalize(normalization)
-            } catch {
-                throw Self.serviceError(error)
-            }
+        let r: NormalizationResult
+        do {
+            r = try await pipeline.normalize(normalization)
+        } catch {
+            throw Self.serviceError(error)
         }
         Self.record(context, pipeline.dictionary, mentions: 1, pairs: r.scorer == .model && !r.cached ? r.candidates.count : 0,
                     cacheHits: r.cached ? 1 : 0)

@@ -3,6 +3,7 @@ import Foundation
 import Normalization
 import RPCServer
 import ServiceAdapter
+import Terminology
 import Testing
 import Wire
 
@@ -149,6 +150,85 @@ import Wire
         #expect(shares.keys == 0, "finished calls leave nothing behind")
     }
 
+    @Test("the client's share is charged only for work that runs the cross-encoder: a lexical call, a synonym hit and a cache hit pass a share smaller than their top_k")
+    func clientShareOnlyForModelWork() async throws {
+        let list = FileManager.default.temporaryDirectory.appendingPathComponent("adrnorm-share-\(UUID().uuidString).csv")
+        try "verbatim,llt_code\n脑袋一直疼,95000001\n".write(to: list, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: list) }
+        var c = PipelineConfiguration()
+        c.scheduling = ScoringSchedulerConfiguration(maxQueuedPairs: 1000)
+        c.synonyms = try SynonymList.load(path: list.path, folding: .none, dictionary: DemoServer.dictionary)
+        let pipeline = try NormalizationPipeline(dictionary: DemoServer.dictionary, model: DemoServer.model,
+                                                 modelDigest: "demo", configuration: c)
+        defer { pipeline.shutdown() }
+        let description = PipelineService.Description(serverVersion: "test", modelName: "demo", modelIsSynthetic: true,
+                                                      dictionaryIsSynthetic: true)
+        let tight = PipelineService(pipeline: pipeline, description: description, limits: .init(maxQueuedPairsPerClient: 30))
+        let roomy = PipelineService(pipeline: pipeline, description: description, limits: .init(maxQueuedPairsPerClient: 1000))
+
+        // Model work over the share is refused before anything is scored.
+        await Self.expectError(.resourceExhausted, containing: "share of 30") { () throws(ServiceError) in
+            _ = try await tight.normalize(.init(mention: "头痛", topK: 40), context: Self.context())
+        }
+        #expect(pipeline.schedulerStatistics?.pairs == 0)
+        // The lexical scorer runs no model: no share.
+        let lexical = try await tight.normalize(.init(mention: "头痛", topK: 40, scorer: .lexical), context: Self.context())
+        #expect(lexical.scorer == .lexical)
+        // A synonym-list hit scores nothing.
+        let synonym = try await tight.normalize(.init(mention: "脑袋一直疼", topK: 40), context: Self.context())
+        #expect(synonym.matches.map(\.source) == [.synonym])
+        // A cache hit scores nothing: the same request, scored once through a
+        // service with room, is then answered from the cache.
+        #expect(try await roomy.normalize(.init(mention: "头痛", topK: 40), context: Self.context()).cached == false)
+        let cached = try await tight.normalize(.init(mention: "头痛", topK: 40), context: Self.context())
+        #expect(cached.cached && cached.scorer == .model)
+        #expect(pipeline.schedulerStatistics?.pairs == 40, "only the roomy call ran the model")
+        // Score always runs the model: still held to the share.
+        let pairs = Array(repeating: AdrnormV1.ScorePair(mention: "头痛", candidate: .text("头痛")), count: 31)
+        await Self.expectError(.resourceExhausted, containing: "share of 30") { () throws(ServiceError) in
+            _ = try await tight.score(.init(pairs: pairs), context: Self.context())
+        }
+    }
+
+    @Test("the pipeline charges a request's pair budget once, for the leader that scores, and gives it back however the call ends")
+    func pairChargeLifecycle() async throws {
+        var c = PipelineConfiguration()
+        c.scheduling = ScoringSchedulerConfiguration(maxQueuedPairs: 1000)
+        c.cacheCapacity = 0
+        let pipeline = try NormalizationPipeline(dictionary: DemoServer.dictionary, model: DemoServer.model,
+                                                 modelDigest: "demo", configuration: c)
+        defer { pipeline.shutdown() }
+        let budget = AdmissionCounts(limit: 25)
+        let charges = Counter()
+        let charge = PairCharge(
+            charge: { pairs in
+                charges.add()
+                return budget.enter("c", count: pairs).map { .overloaded("held \($0)") }
+            },
+            release: { pairs in budget.leave("c", count: pairs) })
+        // Served: charged once with its top_k, given back at the end.
+        _ = try await pipeline.normalize(NormalizationRequest(mention: "头痛", topK: 20, pairCharge: charge))
+        #expect(charges.value == 1 && budget.keys == 0)
+        // Over the budget: refused with the charge's own error, nothing scored.
+        let before = pipeline.schedulerStatistics?.pairs
+        do {
+            _ = try await pipeline.normalize(NormalizationRequest(mention: "头痛", topK: 26, pairCharge: charge))
+            Issue.record("a 26-pair request passed a 25-pair charge")
+        } catch {
+            #expect(error == .overloaded("held 0"), "\(error)")
+        }
+        #expect(pipeline.schedulerStatistics?.pairs == before && budget.keys == 0)
+        // Cancelled before scoring, and refused by the scheduler's own bound:
+        // given back too.
+        let cancelled = CancellationToken()
+        cancelled.cancel()
+        _ = try? await pipeline.normalize(NormalizationRequest(mention: "头痛", topK: 20, cancellation: cancelled,
+                                                               pairCharge: charge))
+        #expect(budget.keys == 0)
+        _ = try? await pipeline.normalize(NormalizationRequest(mention: "头痛", topK: 20, scorer: .lexical, pairCharge: charge))
+        #expect(charges.value == 3, "the lexical call was not charged")
+    }
+
     @Test("Score by pt_code uses the dictionary's precomputed tokens and scores exactly as the same text does")
     func ptCodeEqualsText() async throws {
         let (service, pipeline) = try Self.service(maxQueuedPairs: 1000)
@@ -167,4 +247,12 @@ import Wire
         #expect(a.scores == b.scores)
         #expect(a.scores.count == 15)
     }
+}
+
+/// A thread-safe count for the charge closures.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }

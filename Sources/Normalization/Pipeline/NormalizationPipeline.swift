@@ -336,18 +336,34 @@ public final class NormalizationPipeline: @unchecked Sendable {
             lock.unlock()
             return
         }
+        // The caller's own budget is charged for a leader that will score
+        // (and only for it), before the scheduler's. Its closures run under
+        // `lock`: they must not call back into the pipeline.
+        var charged: PairCharge? = nil
         if plan.key.scorer == .model, let scheduler {
+            // A request over the scheduler's whole bound is the scheduler's
+            // to refuse (its message names the bound).
+            if let charge = request.pairCharge, plan.key.topK <= configuration.scheduling.maxQueuedPairs {
+                if let refusal = charge.charge(plan.key.topK) {
+                    lock.unlock()
+                    completion(.failure(refusal))
+                    return
+                }
+                charged = charge
+            }
             do {
                 reservation = try scheduler.reserve(plan.key.topK)
             } catch {
                 lock.unlock()
+                charged?.release(plan.key.topK)
                 completion(.failure(NormalizationError(error)))
                 return
             }
         }
         inFlight[plan.key] = [waiter]
         lock.unlock()
-        compute(plan, request: request, reservation: reservation) { [self] result, timings in
+        compute(plan, request: request, reservation: reservation) { [self, charged] result, timings in
+            charged?.release(plan.key.topK)
             lock.lock()
             let waiters = inFlight.removeValue(forKey: plan.key) ?? []
             lock.unlock()

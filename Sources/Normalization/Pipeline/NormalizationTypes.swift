@@ -26,11 +26,15 @@ public struct NormalizationRequest: Sendable {
     public var returnTopScored: Int
     public var deadline: ContinuousClock.Instant?
     public var cancellation: CancellationToken?
+    /// The caller's own budget for the pairs this request scores (the
+    /// server's per-client share), charged only when the request will run the
+    /// cross-encoder; nil: none.
+    public var pairCharge: PairCharge?
 
     public init(id: String = "", mention: String, topK: Int? = nil, threshold: Double? = nil,
                 template: CandidateTemplate? = nil, mode: RetrievalMode? = nil, scorer: ScorerKind? = nil,
                 returnTopScored: Int = 0, deadline: ContinuousClock.Instant? = nil,
-                cancellation: CancellationToken? = nil) {
+                cancellation: CancellationToken? = nil, pairCharge: PairCharge? = nil) {
         self.id = id
         self.mention = mention
         self.topK = topK
@@ -41,6 +45,28 @@ public struct NormalizationRequest: Sendable {
         self.returnTopScored = returnTopScored
         self.deadline = deadline
         self.cancellation = cancellation
+        self.pairCharge = pairCharge
+    }
+}
+
+/// A budget that a request's pairs are charged to, besides the scheduler's
+/// `maxQueuedPairs`. The pipeline charges it only for work that runs the
+/// cross-encoder: a request that leads its scoring (not one answered by the
+/// synonym list or the cache, not one joined to identical work under way, not
+/// one under the lexical scorer), with its top_k pairs, just before the
+/// scheduler admits them; it releases them when that scoring ends, however
+/// it ends.
+public struct PairCharge: Sendable {
+    /// Takes `pairs` from the budget; the error (`.overloaded`) refuses the
+    /// request, nil admits it.
+    public var charge: @Sendable (_ pairs: Int) -> NormalizationError?
+    /// Gives back what `charge` took.
+    public var release: @Sendable (_ pairs: Int) -> Void
+
+    public init(charge: @escaping @Sendable (_ pairs: Int) -> NormalizationError?,
+                release: @escaping @Sendable (_ pairs: Int) -> Void) {
+        self.charge = charge
+        self.release = release
     }
 }
 

@@ -107,7 +107,7 @@ struct Serve: AsyncParsableCommand {
             help: "Pairs one Score may carry and candidates one Normalize may score (its top_k); more is INVALID_ARGUMENT before any work.")
     var maxPairsPerRequest: Int = PipelineService.Limits.defaultMaxPairsPerRequest
     @Option(name: .customLong("max-queued-pairs-per-client"),
-            help: "Pairs one client identity may have waiting or being scored at once (default: half of --max-queued-pairs).")
+            help: "Pairs one client identity may have waiting or being scored at once, counted as --max-queued-pairs counts them (a lexical call, a synonym or cache hit scores none) (default: half of --max-queued-pairs).")
     var maxQueuedPairsPerClient: Int?
     // Removed: calls no longer wait on worker threads; a clear error instead of "unknown option".
     @Option(name: .customLong("worker-threads"), help: .hidden)
