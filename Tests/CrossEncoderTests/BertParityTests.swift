@@ -93,12 +93,14 @@ struct DemoModelTests {
     static let demoDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Demo/model").path
 
-    @Test("Demo/model loads: 2 labels, match at index 1, vocab within the embedding table")
+    @Test("Demo/model loads: 2 labels, match at index 1, 3 layers, hidden 384, within the 20 MB the demo allows")
     func loads() throws {
         let scorer = try PairScorer(modelDirectory: Self.demoDirectory)
         #expect(scorer.model.config.labels == ["not_match", "match"])
         #expect(scorer.model.config.matchIndex == 1)
-        #expect((2...4).contains(scorer.model.config.numHiddenLayers))
-        #expect((128...256).contains(scorer.model.config.hiddenSize))
+        #expect(scorer.model.config.numHiddenLayers == 3)
+        #expect(scorer.model.config.hiddenSize == 384)
+        let size = try FileManager.default.attributesOfItem(atPath: Self.demoDirectory + "/model.safetensors")[.size] as? Int
+        #expect((size ?? .max) <= 20_000_000)
     }
 }
