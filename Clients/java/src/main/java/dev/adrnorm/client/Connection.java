@@ -246,10 +246,15 @@ final class Connection implements Closeable {
         }
         if (e instanceof SSLException) {
             String lower = m.toLowerCase();
-            if (lower.contains("certificate_required") || lower.contains("bad_certificate") || lower.contains("unknown_ca")
+            // This side's own check of the server's chain or name. JDK 17.0.21
+            // puts the alert it sends in the message too, "(certificate_unknown)
+            // PKIX path building failed", so look for it before the alerts.
+            boolean serverNotTrusted = lower.contains("pkix") || lower.contains("certification path")
+                    || lower.contains("no subject alternative") || lower.contains("no name matching");
+            if (!serverNotTrusted && (lower.contains("certificate_required") || lower.contains("bad_certificate") || lower.contains("unknown_ca")
                     || lower.contains("certificate_unknown") || lower.contains("certificate_expired")
                     || lower.contains("certificate_revoked") || lower.contains("access_denied")
-                    || lower.contains("unsupported_certificate") || lower.contains("decrypt_error")) {
+                    || lower.contains("unsupported_certificate") || lower.contains("decrypt_error"))) {
                 String which = s.certFile() == null ? "no client certificate was given (the server requires one: use keyPair(cert, key))"
                         : "the server refused the client certificate " + s.certFile()
                         + (lower.contains("certificate_required")
@@ -257,8 +262,7 @@ final class Connection implements Closeable {
                 return new AdrnormException(Status.Code.UNAUTHENTICATED, "TLS handshake with " + peer + " failed: "
                         + which + " (" + m + ")", e);
             }
-            if (lower.contains("pkix") || lower.contains("certification path") || lower.contains("no subject alternative")
-                    || lower.contains("no name matching") || lower.contains("certificate")) {
+            if (serverNotTrusted || lower.contains("certificate")) {
                 return new AdrnormException(Status.Code.UNAUTHENTICATED, "TLS handshake with " + peer
                         + " failed: the server's certificate is not trusted by " + s.caFile()
                         + " or does not name " + s.host() + " (" + m + ")", e);
