@@ -12,10 +12,13 @@ pair of model_goldens.PAIRS, transformers' ids, token types, logits and
 probabilities (fp32, PyTorch), and a README that says what it is. The
 weights are F32, about 130 KB.
 
-Deterministic: Scripts/test regenerates it into a temporary folder and diffs
-it against the committed copy.
+Deterministic: Scripts/test regenerates it into a temporary folder and
+compares it with the committed copy (--against): every file byte for byte,
+except that expected.json's logits and probabilities may differ by
+OUTPUT_TOLERANCE, since PyTorch's float sums differ in the last bits from one
+CPU to another (AVX2 or AVX-512 kernels).
 
-Usage: python tiny_model_fixture.py OUT_DIR
+Usage: python tiny_model_fixture.py OUT_DIR [--against COMMITTED_DIR]
 """
 import json
 import os
@@ -101,12 +104,54 @@ def main(out_dir):
                 "A random, untrained BertForSequenceClassification for the Swift parity tests: its scores "
                 "mean nothing. Made, with expected.json (transformers' outputs on the test pairs), by "
                 "`Scripts/encoder/tiny_model_fixture.py`; `Scripts/test` remakes it and fails if this copy "
-                "differs. To update it: `$ADRNORM_PYTHON Scripts/encoder/tiny_model_fixture.py "
+                "differs (outputs by more than 1e-5). To update it: `$ADRNORM_PYTHON Scripts/encoder/tiny_model_fixture.py "
                 "Tests/CrossEncoderTests/Fixtures/tiny-model`.\n")
     print(f"tiny model fixture ({tokenizer.vocab_size} tokens) -> {out_dir}", file=sys.stderr)
 
 
+OUTPUT_TOLERANCE = 1e-5  # the Swift parity tests allow 1e-4 on logits
+
+
+def differences(made, committed):
+    """What differs between a freshly made fixture and the committed one."""
+    out = []
+    names = sorted(set(os.listdir(made)) | set(os.listdir(committed)))
+    for name in names:
+        a, b = os.path.join(made, name), os.path.join(committed, name)
+        if not (os.path.exists(a) and os.path.exists(b)):
+            out.append(f"{name}: only in {made if os.path.exists(a) else committed}")
+            continue
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            da, db = fa.read(), fb.read()
+        if name != "expected.json":
+            if da != db:
+                out.append(f"{name}: differs")
+            continue
+        ja, jb = json.loads(da), json.loads(db)
+        if {k: v for k, v in ja.items() if k != "cases"} != {k: v for k, v in jb.items() if k != "cases"} \
+                or len(ja["cases"]) != len(jb["cases"]):
+            out.append("expected.json: header or number of cases differs")
+            continue
+        for n, (ca, cb) in enumerate(zip(ja["cases"], jb["cases"])):
+            for key in sorted(set(ca) | set(cb)):
+                va, vb = ca.get(key), cb.get(key)
+                if key in ("logits", "probabilities"):
+                    if len(va) != len(vb) or any(abs(x - y) > OUTPUT_TOLERANCE for x, y in zip(va, vb)):
+                        out.append(f"expected.json case {n} ({ca['a']!r}): {key} {va} vs committed {vb}")
+                elif va != vb:
+                    out.append(f"expected.json case {n}: {key} {va!r} vs committed {vb!r}")
+    return out
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--against"):
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(args[0])
+    if len(args) == 3:
+        found = differences(args[0], args[2])
+        for line in found:
+            print(line, file=sys.stderr)
+        if found:
+            sys.exit(f"{len(found)} difference(s) from the committed fixture {args[2]}")
+        print(f"same as {args[2]} (outputs within {OUTPUT_TOLERANCE})", file=sys.stderr)
