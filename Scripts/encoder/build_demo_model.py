@@ -203,18 +203,19 @@ def build(dictionary, out_dir):
 
     layers = model.bert.encoder.layer
 
-    def read(M, row, name, weight):
-        """M[row] += weight * value of paired quantity `name` (value = (a - b) / 2)."""
-        a, b = pair(lay, name)
-        for x, y in zip(a, b):
-            M[row, x] += weight / 2
-            M[row, y] -= weight / 2
-
     def read_vec(M, rows, name, weights):
+        """M[rows[i]] += weights[i] * component i of paired quantity `name`
+        (component = (a_i - b_i) / 2)."""
         a, b = pair(lay, name)
         for r, x, y, w in zip(rows, a, b, weights):
             M[r, x] += w / 2
             M[r, y] -= w / 2
+
+    def read(M, row, name, weight):
+        """M[row] += weight * the sum of the components of `name` (its value,
+        for a quantity one pair wide)."""
+        n = len(pair(lay, name)[0])
+        read_vec(M, [row] * n, name, [weight] * n)
 
     def one(M, row, weight, bias=None):
         """M[row] += weight (the "one" pair holds +1/2, -1/2), or bias[row] +=
@@ -481,7 +482,7 @@ recognises on mention tokens the end of every longer name; in layer 2 the last t
 candidate name attends to the mention tokens whose window equals its name, and lookahead heads keep
 only names in the PT and LLT fields; in layer 3 `[CLS]` gathers the matched names for the pooler.
 
-Checks, through the pipeline as `adrnorm normalize` runs it (BM25 top {TOP_K_CHECK} with the `full`
+Checks, through the pipeline as `adrnorm normalize` runs it (BM25 top {demo.TOP_K} with the `full`
 template, then the model, threshold {demo.THRESHOLD}); the script prints them and fails when a target is
 missed:
 
@@ -492,7 +493,7 @@ missed:
 | … whose own PT has the highest probability | {a['first']} / {a['surfaces']} |
 | (b) {m['mentions']} synthetic mentions: exact set match at {demo.THRESHOLD} (target: ≥ {demo.TARGET_EXACT}) | {m['exact_set_match']:.3f} |
 | … over the first 10 BM25 candidates only | {m['exact_set_match_top10']:.3f} |
-| … mentions whose gold PTs are all in the BM25 top {TOP_K_CHECK} (ceiling for exact match) | {m['bm25_all_gold_in_top_k']:.3f} |
+| … mentions whose gold PTs are all in the BM25 top {demo.TOP_K} (ceiling for exact match) | {m['bm25_all_gold_in_top_k']:.3f} |
 | … gold PTs under {demo.THRESHOLD} / other PTs at {demo.THRESHOLD} or more | {m['gold_pts_under_threshold']} / {m['extra_pts_at_threshold']} |
 | … pair precision / recall / F1 at 0.5 ({m['pairs']} pairs) | {m['precision']:.3f} / {m['recall']:.3f} / {m['f1']:.3f} (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']}) |
 
@@ -513,8 +514,6 @@ ASCII, full-width punctuation, the dictionary's characters and GB2312 level-1 ch
     with open(os.path.join(out_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(text)
 
-
-TOP_K_CHECK = demo.TOP_K
 
 
 def main():

@@ -21,7 +21,9 @@ import numpy
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reference"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bm25_reference  # noqa: E402  (the dictionary loader and templates the reference checks use)
+import make_chinese_vocab  # noqa: E402  (GB2312 characters, vocab.txt and tokenizer_config.json)
 
 SEED = 20261126
 TOP_K = 100  # the pipeline's default top_k
@@ -211,20 +213,11 @@ def write_vocab(out_dir, candidates):
             chars.update(ch for ch in w if "\u3400" <= ch <= "\u9fff")
     for ch in sorted(chars):
         add(ch)
-    for hi in range(0xB0, 0xD8):  # GB2312 level 1: the 3,755 most common characters
-        for lo in range(0xA1, 0xFF):
-            try:
-                add(bytes([hi, lo]).decode("gb2312"))
-            except UnicodeDecodeError:
-                pass
+    for ch in make_chinese_vocab.gb2312_chars(range(0xB0, 0xD8)):  # level 1: the 3,755 most common
+        add(ch)
     for c in "abcdefghijklmnopqrstuvwxyz0123456789":
         add("##" + c)
-    with open(os.path.join(out_dir, "vocab.txt"), "w", encoding="utf-8") as f:
-        f.write("\n".join(vocab) + "\n")
-    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump({"do_lower_case": True, "tokenize_chinese_chars": True, "strip_accents": None,
-                   "model_max_length": 128, "tokenizer_class": "BertTokenizer"}, f, indent=2)
-        f.write("\n")
+    make_chinese_vocab.write_tokenizer_files(out_dir, vocab, 128)
     return len(vocab)
 
 

@@ -21,9 +21,11 @@ PIECES = ["s", "ing", "ed", "ly", "er", "ness", "tion", "al", "ic", "mg", "ml", 
           "1", "2", "5", "10", "ache", "itis", "emia", "ia", "ous"]
 
 
-def gb2312_chars():
+def gb2312_chars(rows=range(0xA1, 0xF8)):
+    """GB2312 characters in code order; rows 0xB0..0xD7 are level 1, the
+    3,755 most common."""
     out = []
-    for hi in range(0xA1, 0xF8):
+    for hi in rows:
         for lo in range(0xA1, 0xFF):
             try:
                 ch = bytes([hi, lo]).decode("gb2312")
@@ -31,6 +33,16 @@ def gb2312_chars():
                 continue
             out.append(ch)
     return out
+
+
+def write_tokenizer_files(out_dir, vocab, model_max_length):
+    """vocab.txt and a lower-casing, CJK-splitting BertTokenizer config."""
+    with open(os.path.join(out_dir, "vocab.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(vocab) + "\n")
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump({"do_lower_case": True, "tokenize_chinese_chars": True, "strip_accents": None,
+                   "model_max_length": model_max_length, "tokenizer_class": "BertTokenizer"}, f, indent=2)
+        f.write("\n")
 
 
 def main(out_dir):
@@ -61,12 +73,7 @@ def main(out_dir):
         if "\u4e00" <= ch <= "\u9fff":
             add("##" + ch)
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "vocab.txt"), "w", encoding="utf-8") as f:
-        f.write("\n".join(vocab) + "\n")
-    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump({"do_lower_case": True, "tokenize_chinese_chars": True, "strip_accents": None,
-                   "model_max_length": 512, "tokenizer_class": "BertTokenizer"}, f, indent=2)
-        f.write("\n")
+    write_tokenizer_files(out_dir, vocab, 512)
     print(f"{len(vocab)} tokens -> {out_dir}/vocab.txt", file=sys.stderr)
 
 
